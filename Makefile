@@ -1,0 +1,52 @@
+# make demo   - a throwaway PostgreSQL with the incident in it, checked, removed
+# make test   - the whole suite on Python 3, and on Python 2.7 where one exists
+# make clean  - remove everything the build made
+
+PYTHON3 ?= python3
+PYTHON27 ?= $(shell tools/find-python2.7)
+
+.PHONY: all demo test test-py3 test-py27 build-py3 build-py27 clean
+
+all: build-py3
+
+bin/buildout: bootstrap.py buildout.cfg
+	$(PYTHON3) bootstrap.py
+
+build-py3: bin/buildout
+	bin/buildout -q
+
+py27/bin/buildout: bootstrap.py buildout.cfg buildout-2.x.cfg
+	$(PYTHON27) bootstrap.py -c buildout-2.x.cfg
+
+build-py27: py27/bin/buildout
+	py27/bin/buildout -q -c buildout-2.x.cfg
+
+demo: build-py3
+	bin/py demo/incident.py bin/check_pg_autovacuum
+
+# Both interpreters run even when the first fails; either failing fails.
+test:
+	@status=0; \
+	$(MAKE) --no-print-directory test-py3 || status=1; \
+	$(MAKE) --no-print-directory test-py27 || status=1; \
+	if [ $$status -ne 0 ]; then echo "make test: FAILED (see above)"; fi; \
+	exit $$status
+
+test-py3: build-py3
+	@echo "== Python 3: $$($(PYTHON3) --version 2>&1)"
+	bin/test $(PYTEST_ARGS)
+
+test-py27:
+ifeq ($(PYTHON27),)
+	@echo "== Python 2.7: none found (python2.7 on PATH or in pyenv's versions): not tested"
+else
+	@$(MAKE) --no-print-directory build-py27
+	@echo "== Python 2.7: $(PYTHON27)"
+	py27/bin/test $(PYTEST_ARGS)
+endif
+
+clean:
+	rm -rf bin develop-eggs eggs parts py27 bootstrap-eggs \
+	    bootstrap-eggs.constraints.txt .installed.cfg .pytest_cache \
+	    src/*.egg-info
+	find . -name '*.pyc' -delete -o -name __pycache__ -prune -exec rm -rf {} +

@@ -1,0 +1,151 @@
+"""Connecting the libpq way, harmlessly, within a deadline.
+
+Everything libpq users expect keeps working: PGHOST, PGPORT, PGUSER,
+PGDATABASE, PGSERVICE, ~/.pgpass and PGPASSFILE, a conninfo string or URI.
+On top of what the user gives we only add what makes the plugin harmless:
+autocommit (never an idle transaction of ours), read-only transactions, a
+statement_timeout, and our application_name unless the user set one.
+"""
+from __future__ import unicode_literals
+
+import collections
+import select
+import sys
+import time
+
+import psycopg2
+import psycopg2.extensions
+
+from .errors import CheckError
+
+APPLICATION_NAME = 'check_pg_autovacuum'
+OLDEST_SUPPORTED_SERVER = 100000
+
+
+class Deadline(object):
+    """The moment by which every server round trip must have answered."""
+
+    def __init__(self, seconds):
+        self.seconds = seconds
+        self.expires = time.time() + seconds
+
+    def remaining(self):
+        return self.expires - time.time()
+
+
+class ServerTimeout(CheckError):
+    pass
+
+
+def _wait_within(deadline):
+    """A psycopg2 wait callback that gives up when DEADLINE passes.
+
+    libpq's blocking calls cannot be interrupted by SIGALRM (it retries
+    poll() on EINTR), so a hung server would hang the plugin past
+    --timeout.  With a wait callback psycopg2 drives libpq's non-blocking
+    API and we do the waiting ourselves, with a timeout.
+    """
+    def wait(conn):
+        while True:
+            state = conn.poll()
+            if state == psycopg2.extensions.POLL_OK:
+                return
+            remaining = deadline.remaining()
+            if remaining > 0:
+                if state == psycopg2.extensions.POLL_READ:
+                    ready = select.select([conn.fileno()], [], [], remaining)[0]
+                else:
+                    ready = select.select([], [conn.fileno()], [], remaining)[1]
+                if ready:
+                    continue
+            raise ServerTimeout('no answer from the server within %ss'
+                                % deadline.seconds)
+    return wait
+
+
+def _options(user_options, deadline):
+    """Append our settings to the user's own ``options``."""
+    statement_ms = max(int(deadline.remaining() * 1000), 1)
+    ours = ('-c default_transaction_read_only=on '
+            '-c statement_timeout=%d '
+            '-c idle_in_transaction_session_timeout=%d'
+            % (statement_ms, statement_ms))
+    return (user_options + ' ' + ours).strip()
+
+
+def conninfo(dsn='', **parameters):
+    """Merge --dsn with -H/-p/-U/-d; the options given explicitly win."""
+    try:
+        user_settings = psycopg2.extensions.parse_dsn(dsn or '')
+    except psycopg2.ProgrammingError:
+        # libpq's message quotes the string, which may hold a password.
+        raise CheckError('--dsn is neither a conninfo string nor a URI '
+                         '(not shown: it may hold a password)')
+    explicit = dict((k, v) for k, v in parameters.items() if v is not None)
+    return dict(user_settings, **explicit)
+
+
+def libpq_message(error):
+    """libpq's error text as one line, without the FATAL: noise."""
+    message = error.args[0] if error.args else ''
+    if isinstance(message, bytes):  # Python 2: libpq's bytes, undecoded
+        message = message.decode('utf-8', 'replace')
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    return (lines[0] if lines else error.__class__.__name__).replace(
+        'FATAL:  ', '')
+
+
+class Session(object):
+    """One harmless connection to one database."""
+
+    def __init__(self, settings, deadline, dbname=None):
+        settings = dict(settings)
+        if dbname is not None:
+            settings['dbname'] = dbname
+        settings['options'] = _options(settings.get('options', ''), deadline)
+        settings['fallback_application_name'] = APPLICATION_NAME
+        settings['client_encoding'] = 'UTF8'
+        psycopg2.extensions.set_wait_callback(_wait_within(deadline))
+        try:
+            self.conn = psycopg2.connect(**settings)
+        except psycopg2.Error as error:
+            raise CheckError('cannot connect: %s' % libpq_message(error))
+        self.conn.autocommit = True
+        if sys.version_info[0] == 2:
+            # Text as unicode, as on Python 3, not as undecoded bytes.
+            psycopg2.extensions.register_type(psycopg2.extensions.UNICODE,
+                                              self.conn)
+            psycopg2.extensions.register_type(
+                psycopg2.extensions.UNICODEARRAY, self.conn)
+        self.server_version = self.conn.server_version
+        if self.server_version < OLDEST_SUPPORTED_SERVER:
+            self.close()
+            raise CheckError('PostgreSQL %s is not supported (10 or newer)'
+                             % server_version_text(self.server_version))
+
+    def rows(self, sql, parameters=None):
+        """Run SQL, return its rows as named tuples."""
+        try:
+            with self.conn.cursor() as cursor:
+                cursor.execute(sql, parameters)
+                Row = collections.namedtuple(
+                    'Row', [column[0] for column in cursor.description])
+                return [Row(*values) for values in cursor.fetchall()]
+        except psycopg2.extensions.QueryCanceledError:
+            raise ServerTimeout('the server did not answer within the timeout')
+        except psycopg2.Error as error:
+            raise CheckError('query failed: %s' % libpq_message(error))
+
+    def quote_ident(self, name):
+        return psycopg2.extensions.quote_ident(name, self.conn)
+
+    def close(self):
+        if not self.conn.closed:
+            self.conn.close()
+
+
+def server_version_text(version_num):
+    """90624 -> '9.6', 150004 -> '15'."""
+    if version_num >= 100000:
+        return str(version_num // 10000)
+    return '%d.%d' % (version_num // 10000, version_num // 100 % 100)

@@ -1,0 +1,28 @@
+"""Every SQL query the plugin sends, one function per query.
+
+The SQL itself lives beside this file as ``NAME.sql``; a query whose text
+depends on the server version has one file per version that changed it,
+``NAME_post_130000.sql`` meaning "for server_version_num 130000 and up".
+``ls`` shows every version branch; each function below says which exist.
+"""
+from __future__ import unicode_literals
+
+import pkgutil
+
+_cache = {}
+
+
+def _load(filename):
+    if filename not in _cache:
+        _cache[filename] = pkgutil.get_data(__name__, filename).decode('utf-8')
+    return _cache[filename]
+
+
+def can_read_all_stats(server_version):
+    """Whether we see other roles' sessions in pg_stat_activity (10+)."""
+    return _load('can_read_all_stats.sql')
+
+
+def idle_in_transaction(server_version):
+    """Client sessions idle in a transaction, longest idle first (10+)."""
+    return _load('idle_in_transaction.sql')

@@ -1,0 +1,89 @@
+"""Sessions idle in transaction: while one waits, vacuum's work is in vain.
+
+Vacuum may only remove a row version that no open transaction can still
+see.  A session that opened a transaction and went idle keeps every row
+that died after it began, however often autovacuum runs.
+"""
+from __future__ import unicode_literals
+
+import nagiosplugin
+
+from . import queries
+from .durations import format_duration
+from .errors import CheckError
+
+
+class IdleTransactions(nagiosplugin.Resource):
+    """Measures how many sessions sit idle in a transaction, and how long."""
+
+    def __init__(self, session):
+        self.session = session
+        self.idle_sessions = []
+
+    def probe(self):
+        self._require_stats_privilege()
+        self.idle_sessions = self.session.rows(
+            queries.idle_in_transaction(self.session.server_version))
+        longest = max([s.idle_seconds for s in self.idle_sessions] or [0])
+        yield nagiosplugin.Metric('idle_in_transaction', len(self.idle_sessions),
+                                  min=0, context='idle_in_transaction')
+        yield nagiosplugin.Metric('idle_in_transaction_max', longest, 's',
+                                  min=0, context='idle_in_transaction_max')
+
+    def _require_stats_privilege(self):
+        # Without it, other roles' sessions show no state: we would report
+        # "none idle" while the culprit sits there.  Better to say so.
+        role = self.session.rows(
+            queries.can_read_all_stats(self.session.server_version))[0]
+        if not role.can_read_all_stats:
+            quoted = self.session.quote_ident(role.role_name)
+            raise CheckError(
+                "role %s cannot see other roles' sessions; "
+                "run: GRANT pg_monitor TO %s" % (quoted, quoted))
+
+
+def _plural(count, noun):
+    return '%d %s%s' % (count, noun, '' if count == 1 else 's')
+
+
+class IdleTransactionsContext(nagiosplugin.ScalarContext):
+    """Judges the longest idle time; words the finding for humans."""
+
+    def __init__(self, warning, critical):
+        super(IdleTransactionsContext, self).__init__(
+            'idle_in_transaction_max', warning, critical)
+
+    def evaluate(self, metric, resource):
+        result = super(IdleTransactionsContext, self).evaluate(metric, resource)
+        # The range violation ("outside range 0:900") says less than our
+        # description already does.
+        return self.result_cls(result.state, None, metric)
+
+    def describe(self, metric):
+        idle = metric.resource.idle_sessions
+        if not idle:
+            return 'no session idle in transaction'
+        longest = idle[0]
+        return '%s idle in transaction, longest %s (pid %d, db %s)' % (
+            _plural(len(idle), 'session'),
+            format_duration(longest.idle_seconds), longest.pid, longest.database)
+
+    def detail_lines(self, metric):
+        """One line per session, for -v."""
+        return [_session_line(s) for s in metric.resource.idle_sessions]
+
+
+def _session_line(session):
+    query = ' '.join((session.last_query or '').split())
+    if len(query) > 80:
+        query = query[:77] + '...'
+    # An aborted transaction no longer reports when it started.
+    if session.transaction_seconds is None:
+        transaction = ''
+    else:
+        transaction = ', transaction open %s' % format_duration(
+            session.transaction_seconds)
+    return 'pid %d db %s user %s app %s client %s: %s for %s%s; last query: %s' % (
+        session.pid, session.database, session.user_name,
+        session.application_name or '-', session.client, session.state,
+        format_duration(session.idle_seconds), transaction, query)

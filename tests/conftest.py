@@ -1,0 +1,57 @@
+"""Fixtures: one throwaway cluster for the whole run, and the plugin as a user runs it."""
+import collections
+import os
+import subprocess
+import sys
+
+import pytest
+
+from pgcluster import Cluster
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+Completed = collections.namedtuple('Completed', 'returncode stdout stderr')
+
+
+@pytest.fixture(scope='session')
+def cluster():
+    server = Cluster()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+def clean_environment(tmpdir):
+    """Our environment minus anything libpq would pick up by itself."""
+    env = dict((name, value) for name, value in os.environ.items()
+               if not name.startswith('PG') and name != 'PYTHONIOENCODING')
+    # The plugin must find its imports exactly as this test run does.
+    env['PYTHONPATH'] = os.pathsep.join(p for p in sys.path if p)
+    env['PGPASSFILE'] = os.path.join(str(tmpdir), 'no-such-pgpass')
+    return env
+
+
+@pytest.fixture
+def plugin(cluster, tmpdir):
+    """Run check_pg_autovacuum in a subprocess, pointed at the test cluster.
+
+    plugin('-v', env={'PGUSER': 'nagios'}) -> Completed(returncode, stdout,
+    stderr), output decoded from UTF-8.  Pass env={'PGHOST': None} to unset.
+    """
+    def run(*args, **kwargs):
+        env = clean_environment(tmpdir)
+        env.update(cluster.libpq_environment())
+        for name, value in kwargs.pop('env', {}).items():
+            if value is None:
+                env.pop(name, None)
+            else:
+                env[name] = value
+        process = subprocess.Popen(
+            [sys.executable, '-m', 'check_pg_autovacuum'] + list(args),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+            **kwargs)
+        stdout, stderr = process.communicate()
+        return Completed(process.returncode, stdout.decode('utf-8'),
+                         stderr.decode('utf-8'))
+    return run

@@ -1,0 +1,128 @@
+# -*- coding: utf-8 -*-
+"""Sessions idle in transaction, found on a real server, judged, and worded."""
+from __future__ import unicode_literals
+
+import re
+
+from scenarios import database, idle_in_transaction, role
+
+# Both tests and plugin round idle times to whole seconds; the exact value
+# of a live idle time is not knowable in advance, so these patterns pin
+# everything else.
+IDLE_LINE = ('AUTOVACUUM {state} - {count} idle in transaction, longest '
+             '(?P<longest>\\d+)s \\(pid {pid}, db {db}\\) \\| '
+             'idle_in_transaction={n};;;0 '
+             'idle_in_transaction_max=(?P<perf>\\d+)s;{warning};{critical};0\n$')
+
+
+def assert_idle_line(output, state, pid, count='1 session', n=1,
+                     db='postgres', warning='900', critical='3600'):
+    pattern = IDLE_LINE.format(state=state, count=count, pid=pid, db=db, n=n,
+                               warning=warning, critical=critical)
+    match = re.match(pattern, output)
+    assert match, output
+    assert match.group('longest') == match.group('perf')
+    return int(match.group('longest'))
+
+
+def test_no_session_idle_in_transaction_is_ok(plugin):
+    result = plugin()
+    assert result.returncode == 0, result
+    assert result.stdout == (
+        'AUTOVACUUM OK - no session idle in transaction | '
+        'idle_in_transaction=0;;;0 idle_in_transaction_max=0s;900;3600;0\n')
+
+
+def test_idle_below_warning_is_ok_but_counted(plugin, cluster):
+    with idle_in_transaction(cluster) as pid:
+        result = plugin()
+    assert result.returncode == 0, result
+    assert assert_idle_line(result.stdout, 'OK', pid) < 900
+
+
+def test_idle_past_warning_is_warning(plugin, cluster):
+    with idle_in_transaction(cluster, idle_for=1.1) as pid:
+        result = plugin('--idle-warning', '0', '--idle-critical', '1h')
+    assert result.returncode == 1, result
+    assert assert_idle_line(result.stdout, 'WARNING', pid,
+                            warning='0', critical='3600') >= 1
+
+
+def test_idle_past_critical_is_critical(plugin, cluster):
+    with idle_in_transaction(cluster, idle_for=1.1) as pid:
+        result = plugin('--idle-warning', '0', '--idle-critical', '0s')
+    assert result.returncode == 2, result
+    assert_idle_line(result.stdout, 'CRITICAL', pid, warning='0', critical='0')
+
+
+def test_aborted_transaction_counts_and_longest_is_named(plugin, cluster):
+    with idle_in_transaction(cluster, aborted=True, idle_for=1.1) as oldest:
+        with idle_in_transaction(cluster):
+            result = plugin('--idle-warning', '1m', '--idle-critical', '0')
+    assert result.returncode == 2, result
+    assert_idle_line(result.stdout, 'CRITICAL', oldest, count='2 sessions',
+                     n=2, warning='60', critical='0')
+
+
+def test_range_thresholds_with_durations(plugin, cluster):
+    # Inside @1:1h is CRITICAL: a range, not just an upper bound.
+    with idle_in_transaction(cluster, idle_for=1.1) as pid:
+        result = plugin('--idle-warning', '~:0', '--idle-critical', '@1:1h')
+    assert result.returncode == 2, result
+    assert_idle_line(result.stdout, 'CRITICAL', pid, warning='~:0',
+                     critical='@1:3600')
+
+
+def test_verbose_names_every_session(plugin, cluster):
+    with idle_in_transaction(cluster, application_name='zodb-app',
+                             last_query="SELECT 'x' AS " + 'a' * 100,
+                             idle_for=1.1) as first:
+        with idle_in_transaction(cluster, application_name='',
+                                 aborted=True) as second:
+            result = plugin('-v', '--idle-warning', '0')
+    assert result.returncode == 1, result
+    lines = result.stdout.splitlines()
+    assert lines[0] == ('AUTOVACUUM WARNING - 2 sessions idle in transaction, '
+                        'longest %s (pid %d, db postgres)'
+                        % (re.search(r'longest (\S+) ', lines[0]).group(1), first))
+    assert re.match(
+        r"pid %d db postgres user postgres app zodb-app client local: "
+        r"idle in transaction for \d+s, transaction open \d+s; "
+        r"last query: SELECT 'x' AS a{63}\.\.\.$" % first, lines[1]), lines[1]
+    assert re.match(
+        r"pid %d db postgres user postgres app - client local: "
+        r"idle in transaction \(aborted\) for \d+s; "
+        r"last query: SELECT 1/0$" % second, lines[2]), lines[2]
+    assert re.match(r'\| idle_in_transaction=2;;;0 '
+                    r'idle_in_transaction_max=\d+s;0;3600;0$', lines[3]), lines[3]
+    assert len(lines) == 4
+
+
+def test_non_ascii_names_print_into_a_pipe_without_locale(plugin, cluster):
+    name = 'bäckerei-ünïcode 🥐'
+    with database(cluster, name):
+        with idle_in_transaction(cluster, dbname=name,
+                                 last_query="SELECT 'Grüße 🥐'") as pid:
+            result = plugin('-v', env={'LANG': 'C', 'LC_ALL': 'C'})
+    assert result.returncode == 0, result
+    assert '(pid %d, db %s)' % (pid, name) in result.stdout.splitlines()[0]
+    assert "last query: SELECT 'Grüße 🥐'" in result.stdout
+    assert result.stderr == ''
+
+
+def test_a_role_with_pg_monitor_sees_other_roles_sessions(plugin, cluster):
+    with role(cluster, 'nagios', 'pg_monitor'):
+        with idle_in_transaction(cluster, idle_for=1.1) as pid:
+            result = plugin('-U', 'nagios', '--idle-warning', '0')
+    assert result.returncode == 1, result
+    assert_idle_line(result.stdout, 'WARNING', pid, warning='0')
+
+
+def test_a_role_without_pg_monitor_gets_unknown_and_the_grant(plugin, cluster):
+    with role(cluster, 'nagios-nopriv'):
+        with idle_in_transaction(cluster):
+            result = plugin('-U', 'nagios-nopriv')
+    assert result.returncode == 3, result
+    assert result.stdout == (
+        'AUTOVACUUM UNKNOWN - role "nagios-nopriv" cannot see other roles\' '
+        'sessions; run: GRANT pg_monitor TO "nagios-nopriv"\n')
