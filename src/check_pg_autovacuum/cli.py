@@ -123,9 +123,9 @@ def main(argv=None):
     session = None
     try:
         args = parse_args(argv)
-        # Keep a little of the budget to say what happened; SIGALRM
-        # (nagiosplugin's timeout) remains the backstop for everything else.
-        deadline = Deadline(max(args.timeout - 0.5, 0.5))
+        # SIGALRM (nagiosplugin's timeout) is the backstop for what the
+        # deadline does not cover.
+        deadline = Deadline(args.timeout)
         settings = conninfo(args.dsn, host=args.host, port=args.port,
                             user=args.user, dbname=args.dbname)
         session = Session(settings, deadline)
@@ -134,7 +134,7 @@ def main(argv=None):
     except CheckError as error:
         unknown(error)
     except nagiosplugin.Timeout:
-        unknown('timeout: no result within %ss' % args.timeout)
+        unknown('no result within the timeout (%ss)' % args.timeout)
     finally:
         if session is not None:
             session.close()

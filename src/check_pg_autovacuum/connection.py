@@ -9,6 +9,7 @@ statement_timeout, and our application_name unless the user set one.
 from __future__ import unicode_literals
 
 import collections
+import os
 import select
 import sys
 import time
@@ -23,11 +24,16 @@ OLDEST_SUPPORTED_SERVER = 100000
 
 
 class Deadline(object):
-    """The moment by which every server round trip must have answered."""
+    """The moment by which every server round trip must have answered.
 
-    def __init__(self, seconds):
-        self.seconds = seconds
-        self.expires = time.time() + seconds
+    It falls half a second before --timeout runs out, which leaves the time
+    to say what we were waiting for.
+    """
+    MARGIN = 0.5
+
+    def __init__(self, timeout):
+        self.timeout = timeout
+        self.expires = time.time() + max(timeout - self.MARGIN, self.MARGIN)
 
     def remaining(self):
         return self.expires - time.time()
@@ -58,8 +64,8 @@ def _wait_within(deadline):
                     ready = select.select([], [conn.fileno()], [], remaining)[1]
                 if ready:
                     continue
-            raise ServerTimeout('no answer from the server within %ss'
-                                % deadline.seconds)
+            raise ServerTimeout('no answer from the server within the '
+                                'timeout (%ss)' % deadline.timeout)
     return wait
 
 
@@ -109,7 +115,8 @@ class Session(object):
         try:
             self.conn = psycopg2.connect(**settings)
         except psycopg2.Error as error:
-            raise CheckError('cannot connect: %s' % libpq_message(error))
+            raise CheckError('cannot connect to %s: %s' % (
+                describe_server(settings), libpq_message(error)))
         self.conn.autocommit = True
         if sys.version_info[0] == 2:
             # Text as unicode, as on Python 3, not as undecoded bytes.
@@ -132,7 +139,8 @@ class Session(object):
                     'Row', [column[0] for column in cursor.description])
                 return [Row(*values) for values in cursor.fetchall()]
         except psycopg2.extensions.QueryCanceledError:
-            raise ServerTimeout('the server did not answer within the timeout')
+            raise ServerTimeout('the server did not answer within the '
+                                'timeout (statement_timeout)')
         except psycopg2.Error as error:
             raise CheckError('query failed: %s' % libpq_message(error))
 
@@ -142,6 +150,15 @@ class Session(object):
     def close(self):
         if not self.conn.closed:
             self.conn.close()
+
+
+def describe_server(settings):
+    """Where we tried to connect, as libpq would have resolved it."""
+    if settings.get('service') or os.environ.get('PGSERVICE'):
+        return 'service %s' % (settings.get('service') or os.environ['PGSERVICE'])
+    host = settings.get('host') or os.environ.get('PGHOST') or 'local socket'
+    port = settings.get('port') or os.environ.get('PGPORT') or '5432'
+    return '%s port %s' % (host, port)
 
 
 def server_version_text(version_num):

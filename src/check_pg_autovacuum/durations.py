@@ -38,17 +38,21 @@ def parse_range(text):
     invert = spec.startswith('@')
     if invert:
         spec = spec[1:]
-    start, _, end = spec.rpartition(':') if ':' in spec else ('', '', spec)
-    bounds = [bound if bound in ('', '~') else str(parse_duration(bound))
-              for bound in (start, end)]
-    if ':' in spec and end == '' and start == '':
+    if spec in ('', ':'):
         raise ValueError('not a range: %r' % text)
-    seconds_spec = ('@' if invert else '') + (
-        '%s:%s' % tuple(bounds) if ':' in spec else bounds[1])
+    if ':' in spec:
+        start, end = spec.split(':', 1)
+        bounds = '%s:%s' % (_bound(start), _bound(end))
+    else:
+        bounds = _bound(spec)
     try:
-        return nagiosplugin.Range(seconds_spec)
-    except ValueError as exc:
-        raise ValueError('not a range: %r (%s)' % (text, exc))
+        return nagiosplugin.Range(('@' if invert else '') + bounds)
+    except ValueError as error:
+        raise ValueError('not a range: %r (%s)' % (text, error))
+
+
+def _bound(text):
+    return text if text in ('', '~') else '%s' % parse_duration(text)
 
 
 def format_duration(seconds):
