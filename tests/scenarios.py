@@ -49,9 +49,85 @@ def role(cluster, name, *grants, **options):
 @contextlib.contextmanager
 def database(cluster, name):
     """A database that exists for the block."""
-    quoted = '"%s"' % name.replace('"', '""')
+    quoted = quote_ident(name)
     cluster.execute('CREATE DATABASE ' + quoted)
     try:
         yield name
     finally:
         cluster.execute('DROP DATABASE %s' % quoted)
+
+
+def quote_ident(name):
+    return '"%s"' % name.replace('"', '""')
+
+
+def wait_for_statistics(cluster, dbname, table, dead=None, modified=None,
+                        timeout=15):
+    """Wait until the statistics system shows what the writers did.
+
+    Counters reach pg_stat_user_tables with a delay (the stats collector
+    before 15, a backend's pending flush since), so a test that asserts on
+    them first waits until they are there.
+    """
+    deadline = time.time() + timeout
+    while True:
+        row = cluster.execute(
+            'SELECT n_dead_tup, n_mod_since_analyze FROM pg_stat_user_tables '
+            'WHERE relname = %s', (table,), dbname=dbname)
+        if row and (dead is None or row[0][0] == dead) and (
+                modified is None or row[0][1] == modified):
+            return
+        if time.time() > deadline:
+            raise AssertionError('statistics for %s never showed dead=%s '
+                                 'modified=%s: %r' % (table, dead, modified, row))
+        time.sleep(0.1)
+
+
+def table_with_dead_rows(cluster, dbname, table, live, dead,
+                         autovacuum_enabled=False, vacuum_first=False,
+                         analyze_first=False):
+    """A table with LIVE live rows and DEAD dead ones, as a writer leaves it.
+
+    Autovacuum is disabled for the table unless asked, so that the state
+    stays put while the test looks at it.
+    """
+    quoted = quote_ident(table)
+    cluster.execute('CREATE TABLE %s (id int) WITH (autovacuum_enabled = %s)'
+                    % (quoted, 'true' if autovacuum_enabled else 'false'),
+                    dbname=dbname)
+    if vacuum_first:
+        cluster.execute('VACUUM %s' % quoted, dbname=dbname)
+    if analyze_first:
+        cluster.execute('ANALYZE %s' % quoted, dbname=dbname)
+    cluster.execute('INSERT INTO %s SELECT generate_series(1, %d)'
+                    % (quoted, live + dead), dbname=dbname)
+    cluster.execute('DELETE FROM %s WHERE id <= %d' % (quoted, dead),
+                    dbname=dbname)
+    wait_for_statistics(cluster, dbname, table, dead=dead)
+
+
+@contextlib.contextmanager
+def server_settings(cluster, **settings):
+    """ALTER SYSTEM for the block, reloaded, then reset and reloaded."""
+    for name, value in settings.items():
+        cluster.execute('ALTER SYSTEM SET %s = %s' % (name, value))
+    try:
+        cluster.execute('SELECT pg_reload_conf()')
+        _wait_for_settings(cluster, settings)
+        yield
+    finally:
+        for name in settings:
+            cluster.execute('ALTER SYSTEM RESET %s' % name)
+        cluster.execute('SELECT pg_reload_conf()')
+
+
+def _wait_for_settings(cluster, settings, timeout=10):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        current = dict(cluster.execute(
+            'SELECT name, setting FROM pg_settings WHERE name = ANY(%s)',
+            (list(settings),)))
+        if all(current[name] == str(value) for name, value in settings.items()):
+            return
+        time.sleep(0.05)
+    raise AssertionError('settings %r never took effect' % settings)

@@ -39,11 +39,20 @@ def test_bad_threshold_is_unknown(plugin, option, value):
                    r'.*%s.* \(see --help\)' % (option, re.escape(value)))
 
 
+def test_non_ascii_in_a_bad_argument_is_echoed_not_crashed_on(plugin):
+    assert_unknown(plugin('--idle-warning', 'fünf Minuten'),
+                   "AUTOVACUUM UNKNOWN - argument --idle-warning: not a "
+                   r"duration: 'fünf Minuten' \(use e.g. 90, 90s, 15m, 2h, 1d, "
+                   r"1w\) \(see --help\)")
+
+
 def test_bad_timeout_is_unknown(plugin):
-    assert_unknown(plugin('-t', '0'), 'AUTOVACUUM UNKNOWN - --timeout must be '
-                   r'at least 1 second')
-    assert_unknown(plugin('-t', 'soon'), 'AUTOVACUUM UNKNOWN - argument '
-                   r"-t/--timeout: invalid int value: '?soon'? \(see --help\)")
+    assert_unknown(plugin('-t', '0'), r"AUTOVACUUM UNKNOWN - argument "
+                   r"-t/--timeout: not a whole number of seconds of at least 1: "
+                   r"'0' \(see --help\)")
+    assert_unknown(plugin('-t', 'soon'), r"AUTOVACUUM UNKNOWN - argument "
+                   r"-t/--timeout: not a whole number of seconds of at least 1: "
+                   r"'soon' \(see --help\)")
 
 
 def test_connection_refused(plugin):

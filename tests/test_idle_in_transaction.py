@@ -15,6 +15,11 @@ IDLE_LINE = ('AUTOVACUUM {state} - {count} idle in transaction, longest '
              'idle_in_transaction_max=(?P<perf>\\d+)s;{warning};{critical};0\n$')
 
 
+def idle_check(plugin, *args, **kwargs):
+    """The idle finding alone, so that other findings don't enter the line."""
+    return plugin('--only', 'idle', *args, **kwargs)
+
+
 def assert_idle_line(output, state, pid, count='1 session', n=1,
                      db='postgres', warning='900', critical='3600'):
     pattern = IDLE_LINE.format(state=state, count=count, pid=pid, db=db, n=n,
@@ -26,7 +31,7 @@ def assert_idle_line(output, state, pid, count='1 session', n=1,
 
 
 def test_no_session_idle_in_transaction_is_ok(plugin):
-    result = plugin()
+    result = idle_check(plugin)
     assert result.returncode == 0, result
     assert result.stdout == (
         'AUTOVACUUM OK - no session idle in transaction | '
@@ -35,14 +40,14 @@ def test_no_session_idle_in_transaction_is_ok(plugin):
 
 def test_idle_below_warning_is_ok_but_counted(plugin, cluster):
     with idle_in_transaction(cluster) as pid:
-        result = plugin()
+        result = idle_check(plugin)
     assert result.returncode == 0, result
     assert assert_idle_line(result.stdout, 'OK', pid) < 900
 
 
 def test_idle_past_warning_is_warning(plugin, cluster):
     with idle_in_transaction(cluster, idle_for=1.1) as pid:
-        result = plugin('--idle-warning', '0', '--idle-critical', '1h')
+        result = idle_check(plugin, '--idle-warning', '0', '--idle-critical', '1h')
     assert result.returncode == 1, result
     assert assert_idle_line(result.stdout, 'WARNING', pid,
                             warning='0', critical='3600') >= 1
@@ -50,7 +55,7 @@ def test_idle_past_warning_is_warning(plugin, cluster):
 
 def test_idle_past_critical_is_critical(plugin, cluster):
     with idle_in_transaction(cluster, idle_for=1.1) as pid:
-        result = plugin('--idle-warning', '0', '--idle-critical', '0s')
+        result = idle_check(plugin, '--idle-warning', '0', '--idle-critical', '0s')
     assert result.returncode == 2, result
     assert_idle_line(result.stdout, 'CRITICAL', pid, warning='0', critical='0')
 
@@ -58,7 +63,7 @@ def test_idle_past_critical_is_critical(plugin, cluster):
 def test_aborted_transaction_counts_and_longest_is_named(plugin, cluster):
     with idle_in_transaction(cluster, aborted=True, idle_for=1.1) as oldest:
         with idle_in_transaction(cluster):
-            result = plugin('--idle-warning', '1m', '--idle-critical', '0')
+            result = idle_check(plugin, '--idle-warning', '1m', '--idle-critical', '0')
     assert result.returncode == 2, result
     assert_idle_line(result.stdout, 'CRITICAL', oldest, count='2 sessions',
                      n=2, warning='60', critical='0')
@@ -67,7 +72,7 @@ def test_aborted_transaction_counts_and_longest_is_named(plugin, cluster):
 def test_range_thresholds_with_durations(plugin, cluster):
     # Inside @1:1h is CRITICAL: a range, not just an upper bound.
     with idle_in_transaction(cluster, idle_for=1.1) as pid:
-        result = plugin('--idle-warning', '~:0', '--idle-critical', '@1:1h')
+        result = idle_check(plugin, '--idle-warning', '~:0', '--idle-critical', '@1:1h')
     assert result.returncode == 2, result
     assert_idle_line(result.stdout, 'CRITICAL', pid, warning='~:0',
                      critical='@1:3600')
@@ -79,7 +84,7 @@ def test_verbose_names_every_session(plugin, cluster):
                              idle_for=1.1) as first:
         with idle_in_transaction(cluster, application_name='',
                                  aborted=True) as second:
-            result = plugin('-v', '--idle-warning', '0')
+            result = idle_check(plugin, '-v', '--idle-warning', '0')
     assert result.returncode == 1, result
     lines = result.stdout.splitlines()
     assert lines[0] == ('AUTOVACUUM WARNING - 2 sessions idle in transaction, '
@@ -113,7 +118,7 @@ def test_non_ascii_names_print_into_a_pipe_without_locale(plugin, cluster):
 def test_a_role_with_pg_monitor_sees_other_roles_sessions(plugin, cluster):
     with role(cluster, 'nagios', 'pg_monitor'):
         with idle_in_transaction(cluster, idle_for=1.1) as pid:
-            result = plugin('-U', 'nagios', '--idle-warning', '0')
+            result = idle_check(plugin, '-U', 'nagios', '--idle-warning', '0')
     assert result.returncode == 1, result
     assert_idle_line(result.stdout, 'WARNING', pid, warning='0')
 
@@ -121,7 +126,7 @@ def test_a_role_with_pg_monitor_sees_other_roles_sessions(plugin, cluster):
 def test_a_role_without_pg_monitor_gets_unknown_and_the_grant(plugin, cluster):
     with role(cluster, 'nagios-nopriv'):
         with idle_in_transaction(cluster):
-            result = plugin('-U', 'nagios-nopriv')
+            result = idle_check(plugin, '-U', 'nagios-nopriv')
     assert result.returncode == 3, result
     assert result.stdout == (
         'AUTOVACUUM UNKNOWN - role "nagios-nopriv" cannot see other roles\' '

@@ -1,8 +1,15 @@
 """Check that PostgreSQL autovacuum does its job, and say why when it doesn't.
 
-Finds sessions that sit "idle in transaction": while one does, vacuum cannot
-remove any row that died after its transaction began, and tables bloat
-however often autovacuum runs.
+Findings (all run unless --only/--skip say otherwise):
+  idle     sessions that sit "idle in transaction": while one does, vacuum
+           cannot remove any row that died after its transaction began
+  vacuum   tables, in every database, past autovacuum's own trigger (dead
+           or inserted rows) whose last vacuum is old or never happened;
+           autovacuum or track_counts switched off is CRITICAL
+  analyze  the same for autoanalyze (rows changed since the last analyze)
+A table below the trigger is never reported, however old its last vacuum.
+A never-vacuumed table waits since statistics began (stats reset, else
+server start), so a reset or a fresh restore raises no storm.
 
 Connection options follow libpq: anything not given falls back to PGHOST,
 PGPORT, PGUSER, PGDATABASE, PGSERVICE, and the password comes from
@@ -17,30 +24,31 @@ from __future__ import print_function, unicode_literals
 import argparse
 import codecs
 import io
+import re
 import sys
 
 import nagiosplugin
 
 from .connection import Deadline, Session, conninfo
+from .databases import Databases
 from .durations import parse_range
 from .errors import CheckError
 from .sessions import IdleTransactions, IdleTransactionsContext
-from .verdict import AutovacuumSummary
+from .tables import (
+    AnalyzeOverdueContext, AutovacuumSwitches, AutovacuumSwitchesContext,
+    TableStatistics, TablesNeedingAnalyze, TablesNeedingVacuum,
+    UnreadableDatabases, UnreadableDatabasesContext, VacuumOverdueContext)
+from .verdict import AutovacuumCheck, AutovacuumSummary
 from .version import __version__
 
 CHECK_NAME = 'AUTOVACUUM'
+FINDINGS = ('idle', 'vacuum', 'analyze')
+THRESHOLDS = ('idle_warning', 'idle_critical', 'vacuum_warning',
+              'vacuum_critical', 'analyze_warning', 'analyze_critical')
 
 
 class UsageError(CheckError):
     pass
-
-
-def duration_range(text):
-    """argparse type: a duration or a Nagios range of durations."""
-    try:
-        return parse_range(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error))
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -50,7 +58,7 @@ class ArgumentParser(argparse.ArgumentParser):
         raise UsageError('%s (see --help)' % message)
 
 
-def parse_args(argv=None):
+def _parser():
     parser = ArgumentParser(
         prog='check_pg_autovacuum', description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -67,35 +75,122 @@ def parse_args(argv=None):
                             help='libpq conninfo string or URI; -H/-p/-U/-d '
                             'override its parts')
     idle = parser.add_argument_group('sessions idle in transaction')
-    idle.add_argument('--idle-warning', default='15m', type=duration_range,
+    idle.add_argument('--idle-warning', default='15m',
                       metavar='DURATION',
                       help='longest idle time before WARNING '
                       '(default: %(default)s)')
-    idle.add_argument('--idle-critical', default='1h', type=duration_range,
+    idle.add_argument('--idle-critical', default='1h',
                       metavar='DURATION',
                       help='longest idle time before CRITICAL '
                       '(default: %(default)s)')
+    tables = parser.add_argument_group(
+        'tables needing vacuum or analyze (every database)')
+    tables.add_argument('--vacuum-warning', default='1d',
+                        metavar='DURATION', help='longest wait for vacuum of '
+                        'a table that needs it before WARNING (default: '
+                        '%(default)s)')
+    tables.add_argument('--vacuum-critical', default='7d',
+                        metavar='DURATION', help='... before CRITICAL '
+                        '(default: %(default)s)')
+    tables.add_argument('--analyze-warning', default='1d',
+                        metavar='DURATION', help='longest wait for analyze of '
+                        'a table that needs it before WARNING (default: '
+                        '%(default)s)')
+    tables.add_argument('--analyze-critical', default='7d',
+                        metavar='DURATION',
+                        help='... before CRITICAL (default: %(default)s)')
+    tables.add_argument('--databases', default='', metavar='REGEX',
+                        help='check only databases whose name matches '
+                        '(PostgreSQL regular expression, unanchored)')
+    tables.add_argument('--exclude-databases', metavar='REGEX',
+                        help='skip databases whose name matches')
+    tables.add_argument('--exclude-tables', metavar='REGEX',
+                        help='skip tables whose database.schema.table matches')
     general = parser.add_argument_group('general')
-    general.add_argument('-t', '--timeout', default=30, type=int,
+    general.add_argument('--only', metavar='LIST',
+                         help='run only these findings (comma-separated: %s)'
+                         % ', '.join(FINDINGS))
+    general.add_argument('--skip', metavar='LIST',
+                         help='run all findings but these')
+    general.add_argument('-t', '--timeout', default='30',
                          metavar='SECONDS', help='give up and say UNKNOWN '
                          'after this long (default: %(default)s)')
     general.add_argument('-v', '--verbose', action='count', default=0,
                          help='one line per problem (repeat for more)')
     general.add_argument('-V', '--version', action='version',
                          version='%(prog)s ' + __version__)
-    args = parser.parse_args(argv)
-    if args.timeout < 1:
-        raise UsageError('--timeout must be at least 1 second')
+    return parser
+
+
+def parse_args(argv=None):
+    if argv is None and sys.version_info[0] == 2:
+        # Python 2 hands us bytes; everything else in here is text.
+        argv = [arg.decode('utf-8', 'replace') for arg in sys.argv[1:]]
+    args = _parser().parse_args(argv)
+    # Values are converted here, not by argparse types: Python 2's argparse
+    # replaces a non-ASCII message of a type function by a generic one.
+    for dest in THRESHOLDS:
+        try:
+            setattr(args, dest, parse_range(getattr(args, dest)))
+        except ValueError as error:
+            raise UsageError('argument --%s: %s (see --help)'
+                             % (dest.replace('_', '-'), error))
+    if not re.match(r'^\d+$', args.timeout) or int(args.timeout) < 1:
+        raise UsageError("argument -t/--timeout: not a whole number of seconds "
+                         "of at least 1: '%s' (see --help)" % args.timeout)
+    args.timeout = int(args.timeout)
+    args.findings = [name for name in _finding_names('--only', args.only)
+                     if name not in _finding_names('--skip', args.skip, ())]
+    if not args.findings:
+        raise UsageError('--only and --skip leave no finding to run')
     return args
 
 
-def build_check(args, session):
-    return nagiosplugin.Check(
-        IdleTransactions(session),
-        nagiosplugin.ScalarContext('idle_in_transaction', fmt_metric=None),
-        IdleTransactionsContext(args.idle_warning, args.idle_critical),
+def _finding_names(option, text, default=FINDINGS):
+    if text is None:
+        return default
+    names = [name.strip() for name in text.split(',') if name.strip()]
+    unknown_names = [name for name in names if name not in FINDINGS]
+    if unknown_names or not names:
+        raise UsageError("argument %s: unknown finding '%s' (choose from %s) "
+                         "(see --help)" % (option, ','.join(unknown_names) or text,
+                                           ', '.join(FINDINGS)))
+    return names
+
+
+def build_check(args, session, databases):
+    findings = args.findings
+    check = AutovacuumCheck(
         AutovacuumSummary(),
+        # Counts that go into perfdata without thresholds of their own.
+        nagiosplugin.ScalarContext('count', fmt_metric=None),
         name=CHECK_NAME)
+    if 'idle' in findings:
+        check.add(IdleTransactions(session),
+                  IdleTransactionsContext(args.idle_warning, args.idle_critical))
+    if 'vacuum' in findings or 'analyze' in findings:
+        statistics = TableStatistics(databases, args.exclude_tables)
+        check.add(AutovacuumSwitches(session), AutovacuumSwitchesContext())
+        if 'vacuum' in findings:
+            check.add(TablesNeedingVacuum(statistics), VacuumOverdueContext(
+                args.vacuum_warning, args.vacuum_critical))
+        if 'analyze' in findings:
+            check.add(TablesNeedingAnalyze(statistics), AnalyzeOverdueContext(
+                args.analyze_warning, args.analyze_critical))
+        check.add(UnreadableDatabases(databases), UnreadableDatabasesContext())
+    return check
+
+
+def require_valid_regexes(session, args):
+    """Say which option holds a bad regex, before any database is read."""
+    for option in ('databases', 'exclude_databases', 'exclude_tables'):
+        regex = getattr(args, option)
+        if regex:
+            try:
+                session.rows("SELECT '' ~ %(regex)s AS valid", {'regex': regex})
+            except CheckError as error:
+                reason = ('%s' % error).replace('query failed: ', '')
+                raise UsageError('--%s: %s' % (option.replace('_', '-'), reason))
 
 
 def utf8_stdout():
@@ -120,7 +215,7 @@ def unknown(reason):
 @nagiosplugin.guarded(verbose=0)
 def main(argv=None):
     utf8_stdout()
-    session = None
+    session = databases = None
     try:
         args = parse_args(argv)
         # SIGALRM (nagiosplugin's timeout) is the backstop for what the
@@ -129,12 +224,17 @@ def main(argv=None):
         settings = conninfo(args.dsn, host=args.host, port=args.port,
                             user=args.user, dbname=args.dbname)
         session = Session(settings, deadline)
-        check = build_check(args, session)
+        require_valid_regexes(session, args)
+        databases = Databases(session, settings, deadline, args.databases,
+                              args.exclude_databases)
+        check = build_check(args, session, databases)
         check.main(verbose=args.verbose, timeout=args.timeout)
     except CheckError as error:
         unknown(error)
     except nagiosplugin.Timeout:
         unknown('no result within the timeout (%ss)' % args.timeout)
     finally:
+        if databases is not None:
+            databases.close()
         if session is not None:
             session.close()

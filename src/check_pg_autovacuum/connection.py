@@ -91,11 +91,23 @@ def conninfo(dsn='', **parameters):
     return dict(user_settings, **explicit)
 
 
+def _as_libpq_wants(settings):
+    """psycopg2 2.8 on Python 2 joins str()s of names and values: bytes only."""
+    if sys.version_info[0] > 2:
+        return settings
+    return dict((str(name), value.encode('utf-8')
+                 if isinstance(value, type('')) else value)
+                for name, value in settings.items())
+
+
+def text(value):
+    """Python 2's psycopg2 gives bytes where Python 3's gives text."""
+    return value.decode('utf-8', 'replace') if isinstance(value, bytes) else value
+
+
 def libpq_message(error):
     """libpq's error text as one line, without the FATAL: noise."""
-    message = error.args[0] if error.args else ''
-    if isinstance(message, bytes):  # Python 2: libpq's bytes, undecoded
-        message = message.decode('utf-8', 'replace')
+    message = text(error.args[0] if error.args else '')
     lines = [line.strip() for line in message.splitlines() if line.strip()]
     return (lines[0] if lines else error.__class__.__name__).replace(
         'FATAL:  ', '')
@@ -113,7 +125,7 @@ class Session(object):
         settings['client_encoding'] = 'UTF8'
         psycopg2.extensions.set_wait_callback(_wait_within(deadline))
         try:
-            self.conn = psycopg2.connect(**settings)
+            self.conn = psycopg2.connect(**_as_libpq_wants(settings))
         except psycopg2.Error as error:
             raise CheckError('cannot connect to %s: %s' % (
                 describe_server(settings), libpq_message(error)))
@@ -125,6 +137,7 @@ class Session(object):
             psycopg2.extensions.register_type(
                 psycopg2.extensions.UNICODEARRAY, self.conn)
         self.server_version = self.conn.server_version
+        self.database = text(self.conn.get_dsn_parameters()['dbname'])
         if self.server_version < OLDEST_SUPPORTED_SERVER:
             self.close()
             raise CheckError('PostgreSQL %s is not supported (10 or newer)'

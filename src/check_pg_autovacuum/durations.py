@@ -18,10 +18,10 @@ def parse_duration(text):
     compact = text.strip().lower()
     parts = _PART.findall(compact)
     if not compact or ''.join(n + u for n, u in parts) != compact:
-        raise ValueError('not a duration: %r (use e.g. 90, 90s, 15m, 2h, 1d, 1w)'
+        raise ValueError("not a duration: '%s' (use e.g. 90, 90s, 15m, 2h, 1d, 1w)"
                          % text)
     if len(parts) > 1 and not all(unit for _, unit in parts):
-        raise ValueError('not a duration: %r (give each part a unit, as in 1h30m)'
+        raise ValueError("not a duration: '%s' (give each part a unit, as in 1h30m)"
                          % text)
     seconds = sum(float(number) * SECONDS_PER_UNIT[unit or 's']
                   for number, unit in parts)
@@ -39,7 +39,7 @@ def parse_range(text):
     if invert:
         spec = spec[1:]
     if spec in ('', ':'):
-        raise ValueError('not a range: %r' % text)
+        raise ValueError("not a range: '%s'" % text)
     if ':' in spec:
         start, end = spec.split(':', 1)
         bounds = '%s:%s' % (_bound(start), _bound(end))
@@ -48,7 +48,7 @@ def parse_range(text):
     try:
         return nagiosplugin.Range(('@' if invert else '') + bounds)
     except ValueError as error:
-        raise ValueError('not a range: %r (%s)' % (text, error))
+        raise ValueError("not a range: '%s' (%s)" % (text, error))
 
 
 def _bound(text):

@@ -26,7 +26,7 @@ class IdleTransactions(nagiosplugin.Resource):
             queries.idle_in_transaction(self.session.server_version))
         longest = max([s.idle_seconds for s in self.idle_sessions] or [0])
         yield nagiosplugin.Metric('idle_in_transaction', len(self.idle_sessions),
-                                  min=0, context='idle_in_transaction')
+                                  min=0, context='count')
         yield nagiosplugin.Metric('idle_in_transaction_max', longest, 's',
                                   min=0, context='idle_in_transaction_max')
 

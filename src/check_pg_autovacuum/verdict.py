@@ -1,7 +1,32 @@
-"""One state from all findings; the summary line and the long output."""
+"""One state from all findings; the summary line and the long output.
+
+nagiosplugin ranks UNKNOWN above CRITICAL.  We rank as the Monitoring
+Plugins do (CRITICAL > WARNING > UNKNOWN > OK): a table that is bloating is
+more urgent than a database we could not read, but the unreadable database
+is still named on the first line next to it.
+"""
 from __future__ import unicode_literals
 
 import nagiosplugin
+
+SEVERITY = [nagiosplugin.Ok, nagiosplugin.Unknown, nagiosplugin.Warn,
+            nagiosplugin.Critical]
+
+
+def worst_state(results):
+    return max([result.state for result in results] or [nagiosplugin.Unknown],
+               key=SEVERITY.index)
+
+
+class AutovacuumCheck(nagiosplugin.Check):
+
+    @property
+    def state(self):
+        return worst_state(self.results)
+
+    @property
+    def exitcode(self):
+        return self.state.code
 
 
 class AutovacuumSummary(nagiosplugin.Summary):
@@ -11,9 +36,13 @@ class AutovacuumSummary(nagiosplugin.Summary):
         return self.problem(results)
 
     def problem(self, results):
+        worst = worst_state(results)
+        shown = [r for r in results if r.state == worst]
+        if worst != nagiosplugin.Unknown:
+            shown += [r for r in results if r.state == nagiosplugin.Unknown]
         # Not str(result): on Python 2 that raises UnicodeEncodeError for
         # non-ASCII text.
-        worded = ['{0}'.format(result) for result in results.most_significant]
+        worded = ['{0}'.format(result) for result in shown]
         return '; '.join(text for text in worded if text)
 
     def verbose(self, results):

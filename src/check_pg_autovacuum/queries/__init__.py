@@ -26,3 +26,21 @@ def can_read_all_stats(server_version):
 def idle_in_transaction(server_version):
     """Client sessions idle in a transaction, longest idle first (10+)."""
     return _load('idle_in_transaction.sql')
+
+
+def databases(server_version):
+    """The databases to check, by name (10+)."""
+    return _load('databases.sql')
+
+
+def autovacuum_switches(server_version):
+    """Whether autovacuum and track_counts are on (10+)."""
+    return _load('autovacuum_switches.sql')
+
+
+def tables_needing_autovacuum(server_version):
+    """Tables past autovacuum's trigger, or with autovacuum disabled.
+
+    One text for 10-18; the SQL marks what 13 and 18 added.
+    """
+    return _load('tables_needing_autovacuum.sql')

@@ -1,0 +1,108 @@
+"""Time check_pg_autovacuum against a throwaway cluster of many tables.
+
+Not a test: it prints medians of repeated runs for a human to read and to
+copy into the README.  Default scale: 50 databases x 2,000 tables, a few of
+them with dead rows past the trigger.
+"""
+from __future__ import print_function
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, '..', 'tests'))
+
+from pgcluster import Cluster  # noqa: E402
+
+
+def build(cluster, databases, tables):
+    """One template database with TABLES tables, copied DATABASES times."""
+    cluster.execute('CREATE DATABASE bench_template')
+    cluster.execute("""
+        DO $$
+        BEGIN
+            FOR i IN 1..%d LOOP
+                EXECUTE format('CREATE TABLE t%%s (id int, payload text)', i);
+            END LOOP;
+        END $$""" % tables, dbname='bench_template')
+    # A few busy tables per database: dead rows past the trigger, autovacuum
+    # off for them so that they stay that way.
+    cluster.execute("""
+        DO $$
+        BEGIN
+            FOR i IN 1..5 LOOP
+                EXECUTE format('ALTER TABLE t%s SET (autovacuum_enabled = false)', i);
+                EXECUTE format('INSERT INTO t%s SELECT g, ''x'' FROM generate_series(1, 1000) g', i);
+                EXECUTE format('DELETE FROM t%s WHERE id <= 500', i);
+            END LOOP;
+        END $$""", dbname='bench_template')
+    for number in range(databases):
+        cluster.execute('CREATE DATABASE bench_%02d TEMPLATE bench_template'
+                        % number)
+    cluster.execute('DROP DATABASE bench_template')
+
+
+def median(values):
+    return sorted(values)[len(values) // 2]
+
+
+def timed_runs(command, env, runs):
+    """Median wall time in seconds and median peak memory in MB."""
+    times, peaks = [], []
+    with open(os.devnull, 'w') as quiet:
+        for _ in range(runs):
+            started = time.time()
+            process = subprocess.Popen(command, env=env, stdout=quiet)
+            _, _, usage = os.wait4(process.pid, 0)
+            times.append(time.time() - started)
+            peaks.append(usage.ru_maxrss / 1024.0)
+    return median(times), median(peaks)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument('--plugin', required=True)
+    parser.add_argument('--databases', type=int, default=50)
+    parser.add_argument('--tables', type=int, default=2000)
+    parser.add_argument('--runs', type=int, default=7)
+    args = parser.parse_args()
+    plugin = os.path.abspath(args.plugin)
+    cluster = Cluster(settings={'max_connections': '200',
+                                'autovacuum': 'off'})
+    print('building %d databases x %d tables ...' % (args.databases, args.tables))
+    sys.stdout.flush()
+    cluster.start()
+    try:
+        started = time.time()
+        build(cluster, args.databases, args.tables)
+        print('built in %.0fs' % (time.time() - started))
+        time.sleep(2)  # let the statistics arrive
+        env = dict(os.environ, **cluster.libpq_environment())
+        python = open(plugin).readline()[2:].strip()
+        rows = [
+            ('interpreter start-up and imports',
+             [python, '-c', 'import sys; sys.argv[1:] = ["-V"]; '
+              'exec(open(%r).read())' % plugin]),
+            ('full check', [plugin]),
+            ('idle alone', [plugin, '--only', 'idle']),
+            ('vacuum alone', [plugin, '--only', 'vacuum']),
+            ('analyze alone', [plugin, '--only', 'analyze']),
+        ]
+        print('\n%d databases x %d tables, median of %d runs:\n'
+              % (args.databases, args.tables, args.runs))
+        print('| run | wall time (s) | peak memory (MB) |')
+        print('| --- | --- | --- |')
+        for label, command in rows:
+            seconds, megabytes = timed_runs(command, env, args.runs)
+            print('| %s | %.3f | %.1f |' % (label, seconds, megabytes))
+        print('\nmachine: %d cores, %s' % (os.cpu_count() or 0,
+                                          ' '.join(os.uname()[::2])))
+    finally:
+        cluster.stop()
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,44 @@
+"""Small helpers that word numbers for humans, the same on Python 2 and 3."""
+from __future__ import unicode_literals
+
+from .durations import format_duration
+
+MAX_DETAIL_LINES = 20
+
+
+def plural(count, noun):
+    return '%d %s%s' % (count, noun, '' if count == 1 else 's')
+
+
+def count(number):
+    """2100000 -> '2.1M', 12345 -> '12k', 999 -> '999'."""
+    number = int(number)
+    for limit, suffix in ((10 ** 9, 'G'), (10 ** 6, 'M'), (10 ** 3, 'k')):
+        if abs(number) >= limit:
+            scaled = float(number) / limit
+            return ('%.1f%s' if scaled < 10 else '%.0f%s') % (scaled, suffix)
+    return '%d' % number
+
+
+def perfdata_number(number):
+    """Two decimals at most, and no '.0': Python 2 and 3 print it alike."""
+    rounded = round(float(number), 2)
+    return int(rounded) if rounded == int(rounded) else rounded
+
+
+def exact(number):
+    """12345 -> '12,345'."""
+    return '{0:,}'.format(int(number))
+
+
+def ago(seconds):
+    """None -> 'never', 300 -> '5m ago'."""
+    return 'never' if seconds is None else '%s ago' % format_duration(seconds)
+
+
+def capped(lines, what):
+    """At most MAX_DETAIL_LINES lines; say how many more there were."""
+    if len(lines) <= MAX_DETAIL_LINES:
+        return lines
+    rest = len(lines) - MAX_DETAIL_LINES
+    return lines[:MAX_DETAIL_LINES] + ['... and %d more %s' % (rest, what)]

@@ -1,0 +1,274 @@
+# -*- coding: utf-8 -*-
+"""Tables that need autovacuum and don't get it, in every database, for real."""
+from __future__ import unicode_literals
+
+import itertools
+import re
+import time
+
+import pytest
+
+from scenarios import (
+    database, quote_ident, role, server_settings, table_with_dead_rows,
+    wait_for_statistics)
+
+_numbers = itertools.count(1)
+QUIET_PERFDATA = ('databases_unreadable=0;;;0 dead_tuples_max_ratio=0;;;0 '
+                  'tables_autovacuum_disabled=0;;;0 tables_need_vacuum=0;;;0 '
+                  'tables_never_autovacuumed=0;;;0 '
+                  'vacuum_overdue_max=0s;86400;604800;0')
+
+
+@pytest.fixture
+def db(cluster):
+    """A database of this test's own, so that no other test's tables count."""
+    with database(cluster, 'tables-%d' % next(_numbers)) as name:
+        yield name
+
+
+def only(name):
+    return '--databases', '^%s$' % re.escape(name)
+
+
+def age_past_zero():
+    """Let a new database's statistics grow older than 0 seconds.
+
+    They begin when the database is created, and thresholds of 0 only
+    fire once a whole second has passed.
+    """
+    time.sleep(1.1)
+
+
+def test_untouched_and_small_tables_are_not_reported(plugin, cluster, db):
+    cluster.execute('CREATE TABLE untouched (id int)', dbname=db)
+    table_with_dead_rows(cluster, db, 'small', live=10, dead=20)
+    result = plugin('--only', 'vacuum,analyze', *only(db) + (
+        '--vacuum-warning', '0', '--analyze-warning', '0'))
+    assert result.returncode == 0, result
+    assert result.stdout == (
+        'AUTOVACUUM OK - no table needs vacuum; no table needs analyze | '
+        'analyze_overdue_max=0s;0;604800;0 databases_unreadable=0;;;0 '
+        'dead_tuples_max_ratio=0;;;0 tables_autovacuum_disabled=1;;;0 '
+        'tables_need_analyze=0;;;0 tables_need_vacuum=0;;;0 '
+        'tables_never_autovacuumed=0;;;0 vacuum_overdue_max=0s;0;604800;0\n')
+
+
+def test_busy_table_never_vacuumed_is_reported(plugin, cluster, db):
+    table_with_dead_rows(cluster, db, 'object_state', live=50, dead=500)
+    age_past_zero()
+    result = plugin('--only', 'vacuum', '-v', *only(db) + (
+        '--vacuum-warning', '0', '--vacuum-critical', '1h'))
+    assert result.returncode == 1, result
+    lines = result.stdout.splitlines()
+    assert re.match(
+        r'AUTOVACUUM WARNING - 1 table needs vacuum and never got it, worst '
+        r'%s.public.object_state \(500 dead rows, 10x live, never vacuumed '
+        r'in \d+[smh]\w*, autovacuum disabled\)$' % db, lines[0]), lines[0]
+    assert re.match(
+        r'%s.public.object_state needs vacuum: 500 dead rows \(trigger 50\), '
+        r'50 live; last autovacuum never, last vacuum never; never vacuumed '
+        r'in \S+; autovacuum disabled for this table$' % db, lines[1]), lines[1]
+    assert re.match(
+        r'\| databases_unreadable=0;;;0 dead_tuples_max_ratio=10;;;0 '
+        r'tables_autovacuum_disabled=1;;;0 tables_need_vacuum=1;;;0 '
+        r'tables_never_autovacuumed=1;;;0 vacuum_overdue_max=\d+s;0;3600;0$',
+        lines[2]), lines[2]
+
+
+def test_stale_vacuum_is_reported_with_its_age(plugin, cluster, db):
+    table_with_dead_rows(cluster, db, 'stale', live=1000, dead=500,
+                         vacuum_first=True)
+    time.sleep(2)
+    result = plugin('--only', 'vacuum', *only(db) + (
+        '--vacuum-warning', '1', '--vacuum-critical', '1h'))
+    assert result.returncode == 1, result
+    match = re.match(
+        r'AUTOVACUUM WARNING - 1 table needs vacuum, worst %s.public.stale '
+        r'\(500 dead rows, 50%% of live, last vacuumed (\d+)s ago, autovacuum '
+        r'disabled\) \| .* vacuum_overdue_max=(\d+)s;1;3600;0\n$' % db,
+        result.stdout)
+    assert match, result.stdout
+    assert 2 <= int(match.group(1)) == int(match.group(2)) < 30
+
+
+def test_stale_analyze_is_reported_with_its_age(plugin, cluster, db):
+    table_with_dead_rows(cluster, db, 'stale', live=1000, dead=500,
+                         analyze_first=True)
+    time.sleep(2)
+    result = plugin('--only', 'analyze', '-v', *only(db) + (
+        '--analyze-warning', '0', '--analyze-critical', '1'))
+    assert result.returncode == 2, result
+    lines = result.stdout.splitlines()
+    assert re.match(
+        r'AUTOVACUUM CRITICAL - 1 table needs analyze, worst %s.public.stale '
+        r'\(2.0k rows changed, last analyzed (\d+)s ago\)$' % db, lines[0]), lines
+    assert re.match(
+        r'%s.public.stale needs analyze: 2,000 rows changed \(trigger 50\); '
+        r'last autoanalyze never, last analyze \d+s ago; last analyzed \d+s ago$'
+        % db, lines[1]), lines
+
+
+def test_inserts_alone_trigger_vacuum_on_13_and_later(plugin, cluster, db):
+    if cluster.server_version_num() < 130000:
+        pytest.skip('the insert trigger came with PostgreSQL 13')
+    table_with_dead_rows(cluster, db, 'append_only', live=2000, dead=0)
+    age_past_zero()
+    result = plugin('--only', 'vacuum', *only(db) + ('--vacuum-warning', '0'))
+    assert result.returncode == 1, result
+    assert re.match(
+        r'AUTOVACUUM WARNING - 1 table needs vacuum and never got it, worst '
+        r'%s.public.append_only \(2.0k rows inserted, never vacuumed in \S+, '
+        r'autovacuum disabled\) \|' % db, result.stdout), result.stdout
+
+
+def test_every_database_in_one_run_awkward_names_too(plugin, cluster):
+    names = ['abc-hans', 'with space', 'quote"d', 'ünï 🥐']
+    with database(cluster, names[0]), database(cluster, names[1]), \
+            database(cluster, names[2]), database(cluster, names[3]):
+        for name in names:
+            table_with_dead_rows(cluster, name, 'object_state', live=10,
+                                 dead=100)
+        age_past_zero()
+        result = plugin('--only', 'vacuum', '-v', '--vacuum-warning', '0',
+                        '--vacuum-critical', '0', '--exclude-databases',
+                        '^tables-')
+    assert result.returncode == 2, result
+    lines = result.stdout.splitlines()
+    assert re.match(r'AUTOVACUUM CRITICAL - 4 tables need vacuum and never '
+                    r'got it, worst .+\.public\.object_state \(100 dead rows, '
+                    r'10x live, never vacuumed in \S+, autovacuum disabled\)$',
+                    lines[0]), lines[0]
+    reported = sorted(line.split('.public.object_state needs vacuum')[0]
+                      for line in lines[1:5])
+    assert reported == sorted(names)
+
+
+def test_exclusion_regexes(plugin, cluster, db):
+    table_with_dead_rows(cluster, db, 'object_state', live=10, dead=100)
+    table_with_dead_rows(cluster, db, 'blob_chunk', live=10, dead=100)
+    age_past_zero()
+    args = ('--only', 'vacuum', '--vacuum-warning', '0')
+    assert plugin(*args + only(db)).stdout.startswith(
+        'AUTOVACUUM WARNING - 2 tables need vacuum')
+    result = plugin(*args + only(db) + ('--exclude-tables', r'\.object_state$'))
+    assert re.match(r'AUTOVACUUM WARNING - 1 table needs vacuum and never got '
+                    r'it, worst %s.public.blob_chunk ' % db, result.stdout)
+    result = plugin(*args + only(db) + ('--exclude-tables', r'^%s\.public\.'
+                                        % re.escape(db)))
+    assert result.stdout.startswith('AUTOVACUUM OK - no table needs vacuum')
+    result = plugin(*args + only(db) + ('--exclude-databases', db))
+    assert result.stdout.startswith('AUTOVACUUM OK - no table needs vacuum')
+
+
+def test_bad_regex_is_unknown(plugin):
+    result = plugin('--exclude-tables', '(unclosed')
+    assert result.returncode == 3, result
+    assert re.match(r'AUTOVACUUM UNKNOWN - --exclude-tables: invalid regular '
+                    r'expression: parentheses \(\) not balanced\n$',
+                    result.stdout), result.stdout
+
+
+def test_partitioned_parents_are_skipped(plugin, cluster, db):
+    cluster.execute('CREATE TABLE measurement (id int) PARTITION BY RANGE (id); '
+                    'CREATE TABLE measurement_low PARTITION OF measurement '
+                    'FOR VALUES FROM (0) TO (100000) '
+                    'WITH (autovacuum_enabled = false); '
+                    'INSERT INTO measurement SELECT generate_series(1, 200); '
+                    'DELETE FROM measurement', dbname=db)
+    wait_for_statistics(cluster, db, 'measurement_low', dead=200)
+    age_past_zero()
+    result = plugin('--only', 'vacuum', '-v', '--vacuum-warning', '0', *only(db))
+    assert result.returncode == 1, result
+    assert result.stdout.startswith(
+        'AUTOVACUUM WARNING - 1 table needs vacuum and never got it, worst '
+        '%s.public.measurement_low (' % db), result.stdout
+
+
+def test_autovacuum_off_is_critical(plugin, cluster, db):
+    with server_settings(cluster, autovacuum='off'):
+        result = plugin('--only', 'vacuum,analyze', *only(db))
+    assert result.returncode == 2, result
+    assert result.stdout.startswith(
+        'AUTOVACUUM CRITICAL - autovacuum is off for the whole server '
+        '(autovacuum = off): tables get vacuumed only to prevent wraparound | ')
+
+
+def test_track_counts_off_is_critical(plugin, cluster, db):
+    with server_settings(cluster, track_counts='off'):
+        result = plugin('--only', 'vacuum', *only(db))
+    assert result.returncode == 2, result
+    assert result.stdout.startswith(
+        'AUTOVACUUM CRITICAL - statistics are off (track_counts = off): '
+        'autovacuum cannot tell which tables need it | ')
+
+
+def test_stats_reset_raises_no_storm(plugin, cluster, db):
+    table_with_dead_rows(cluster, db, 'object_state', live=10, dead=100)
+    started = cluster.execute('SELECT extract(epoch FROM now() - '
+                              'pg_postmaster_start_time())')[0][0]
+    if started < 5:
+        time.sleep(5 - float(started))
+    cluster.execute('SELECT pg_stat_reset()', dbname=db)
+    wait_for_statistics(cluster, db, 'object_state', dead=0)
+    # Right after the reset nothing needs vacuum: the counters start at 0.
+    result = plugin('--only', 'vacuum', '--vacuum-warning', '0', *only(db))
+    assert result.stdout.startswith('AUTOVACUUM OK - no table needs vacuum'), \
+        result.stdout
+    # New dead rows: the wait counts from the reset, not from server start.
+    cluster.execute('DELETE FROM object_state', dbname=db)
+    wait_for_statistics(cluster, db, 'object_state', dead=10)
+    cluster.execute('INSERT INTO object_state SELECT generate_series(1, 100); '
+                    'DELETE FROM object_state', dbname=db)
+    wait_for_statistics(cluster, db, 'object_state', dead=110)
+    result = plugin('--only', 'vacuum', '--vacuum-warning', '4', *only(db))
+    assert result.returncode == 0, result
+    assert re.match(r'AUTOVACUUM OK - 1 table needs vacuum and never got it, '
+                    r'worst .*never vacuumed in [0-3]s', result.stdout), \
+        result.stdout
+
+
+def test_a_database_we_cannot_read_is_unknown_and_never_hidden(plugin, cluster,
+                                                               db):
+    table_with_dead_rows(cluster, db, 'object_state', live=10, dead=100)
+    age_past_zero()
+    with database(cluster, 'locked-away') as locked:
+        cluster.execute('REVOKE CONNECT ON DATABASE %s FROM PUBLIC'
+                        % quote_ident(locked))
+        with role(cluster, 'nagios', 'pg_monitor'):
+            args = ('--only', 'vacuum', '-U', 'nagios', '--databases',
+                    '^(%s|locked-away)$' % re.escape(db))
+            quiet = plugin(*args)
+            alarming = plugin(*args + ('--vacuum-warning', '0'))
+    assert quiet.returncode == 3, quiet
+    unknown_text = ('cannot read database locked-away: cannot connect to %s '
+                    'port %d: permission denied for database "locked-away"'
+                    % (cluster.host, cluster.port))
+    assert quiet.stdout.startswith('AUTOVACUUM UNKNOWN - %s | ' % unknown_text)
+    assert alarming.returncode == 1, alarming
+    assert re.match(r'AUTOVACUUM WARNING - 1 table needs vacuum .*\); %s \| '
+                    % re.escape(unknown_text), alarming.stdout), alarming.stdout
+
+
+def test_every_finding_by_default(plugin):
+    result = plugin('--databases', '^postgres$')
+    assert result.returncode == 0, result
+    assert result.stdout == (
+        'AUTOVACUUM OK - no session idle in transaction; no table needs '
+        'vacuum; no table needs analyze | analyze_overdue_max=0s;86400;604800;0 '
+        'databases_unreadable=0;;;0 dead_tuples_max_ratio=0;;;0 '
+        'idle_in_transaction=0;;;0 idle_in_transaction_max=0s;900;3600;0 '
+        'tables_autovacuum_disabled=0;;;0 tables_need_analyze=0;;;0 '
+        'tables_need_vacuum=0;;;0 tables_never_autovacuumed=0;;;0 '
+        'vacuum_overdue_max=0s;86400;604800;0\n')
+
+
+@pytest.mark.parametrize('args, message', [
+    (('--only', 'idle,bloat'), "argument --only: unknown finding 'bloat' "
+     "(choose from idle, vacuum, analyze) (see --help)"),
+    (('--only', 'idle', '--skip', 'idle'),
+     '--only and --skip leave no finding to run'),
+])
+def test_bad_finding_names_are_unknown(plugin, args, message):
+    result = plugin(*args)
+    assert (result.returncode, result.stdout) == (
+        3, 'AUTOVACUUM UNKNOWN - %s\n' % message)
