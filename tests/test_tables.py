@@ -272,3 +272,22 @@ def test_bad_finding_names_are_unknown(plugin, args, message):
     result = plugin(*args)
     assert (result.returncode, result.stdout) == (
         3, 'AUTOVACUUM UNKNOWN - %s\n' % message)
+
+
+def test_never_more_connections_than_max_connections(plugin, cluster):
+    # The role may hold 3 connections; the plugin is told to use at most 2.
+    # One more than asked for leaves room for a backend that is still
+    # exiting after we closed its connection.
+    names = ['pool-%d' % number for number in range(8)]
+    for name in names:
+        cluster.execute('CREATE DATABASE %s' % quote_ident(name))
+    try:
+        with role(cluster, 'limited', 'pg_monitor'):
+            cluster.execute('ALTER ROLE limited CONNECTION LIMIT 3')
+            result = plugin('--only', 'vacuum', '-U', 'limited',
+                            '--databases', '^pool-', '--max-connections', '2')
+    finally:
+        for name in names:
+            cluster.execute('DROP DATABASE %s' % quote_ident(name))
+    assert result.returncode == 0, result
+    assert 'databases_unreadable=0;' in result.stdout

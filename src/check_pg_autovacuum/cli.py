@@ -106,6 +106,9 @@ def _parser():
                         help='skip databases whose name matches')
     tables.add_argument('--exclude-tables', metavar='REGEX',
                         help='skip tables whose database.schema.table matches')
+    tables.add_argument('--max-connections', default='4', metavar='N',
+                        help='connections open at once at most, while '
+                        'visiting the databases (default: %(default)s)')
     general = parser.add_argument_group('general')
     general.add_argument('--only', metavar='LIST',
                          help='run only these findings (comma-separated: %s)'
@@ -139,6 +142,11 @@ def parse_args(argv=None):
         raise UsageError("argument -t/--timeout: not a whole number of seconds "
                          "of at least 1: '%s' (see --help)" % args.timeout)
     args.timeout = int(args.timeout)
+    if not re.match(r'^\d+$', args.max_connections) or \
+            int(args.max_connections) < 1:
+        raise UsageError("argument --max-connections: not a whole number of "
+                         "at least 1: '%s' (see --help)" % args.max_connections)
+    args.max_connections = int(args.max_connections)
     args.findings = [name for name in _finding_names('--only', args.only)
                      if name not in _finding_names('--skip', args.skip, ())]
     if not args.findings:
@@ -215,7 +223,7 @@ def unknown(reason):
 @nagiosplugin.guarded(verbose=0)
 def main(argv=None):
     utf8_stdout()
-    session = databases = None
+    session = None
     try:
         args = parse_args(argv)
         # SIGALRM (nagiosplugin's timeout) is the backstop for what the
@@ -226,7 +234,7 @@ def main(argv=None):
         session = Session(settings, deadline)
         require_valid_regexes(session, args)
         databases = Databases(session, settings, deadline, args.databases,
-                              args.exclude_databases)
+                              args.exclude_databases, args.max_connections)
         check = build_check(args, session, databases)
         check.main(verbose=args.verbose, timeout=args.timeout)
     except CheckError as error:
@@ -234,7 +242,5 @@ def main(argv=None):
     except nagiosplugin.Timeout:
         unknown('no result within the timeout (%ss)' % args.timeout)
     finally:
-        if databases is not None:
-            databases.close()
         if session is not None:
             session.close()

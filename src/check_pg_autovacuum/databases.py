@@ -1,29 +1,41 @@
-"""Every database of the cluster, one harmless session each.
+"""Every database of the cluster, a few harmless sessions at a time.
 
 pg_stat_user_tables only shows the database we are connected to, so the
-table findings visit each database that accepts connections.  A database
-that refuses us, or vanishes while we run, is remembered with the reason:
-it must show up as UNKNOWN, never disappear behind another one's OK.
+table findings visit each database that accepts connections.  Databases are
+independent, so a small pool of threads visits them side by side -- but
+never with more than --max-connections connections open at once, our first
+one included, so that a check cannot exhaust a busy server's
+max_connections.  A database that refuses us, or vanishes while we run, is
+remembered with the reason: it must show up as UNKNOWN, never disappear
+behind another one's OK.
 """
 from __future__ import unicode_literals
+
+import threading
 
 from . import queries
 from .connection import Session
 from .errors import CheckError
 
+try:
+    import queue
+except ImportError:  # Python 2
+    import Queue as queue
+
 
 class Databases(object):
-    """Opens a session per database, lazily, and closes them all at the end."""
+    """The databases to check, and a way to run one query in each."""
 
-    def __init__(self, session, settings, deadline, include='', exclude=None):
+    def __init__(self, session, settings, deadline, include='', exclude=None,
+                 max_connections=4):
         self.session = session
         self.settings = settings
         self.deadline = deadline
         self.include = include
         self.exclude = exclude
+        self.max_connections = max_connections
         self._names = None
-        self._sessions = {}
-        self.unreadable = []  # (database name, reason)
+        self.unreadable = []  # (database name, reason), in name order
 
     def names(self):
         if self._names is None:
@@ -32,35 +44,53 @@ class Databases(object):
                 {'include': self.include, 'exclude': self.exclude})]
         return self._names
 
-    def sessions(self):
-        """Yield (name, session) for each database we can read."""
+    def query_each(self, sql_for_version, parameters=None):
+        """Rows of one query run in every database, in database name order.
+
+        sql_for_version(server_version) gives the SQL.  A database that
+        fails goes to self.unreadable instead.
+        """
+        pending = queue.Queue()
         for name in self.names():
-            session = self._open(name)
-            if session is not None:
-                yield name, session
+            pending.put(name)
+        outcomes = {}  # name -> its rows, or the reason it could not be read
 
-    def _open(self, name):
-        if name not in self._sessions:
-            try:
-                if name == self.session.database:
-                    self._sessions[name] = self.session
-                else:
-                    self._sessions[name] = Session(self.settings, self.deadline,
-                                                   dbname=name)
-            except CheckError as error:
-                self.unreadable.append((name, '%s' % error))
-                self._sessions[name] = None
-        return self._sessions[name]
+        def visit_databases():
+            while True:
+                try:
+                    name = pending.get_nowait()
+                except queue.Empty:
+                    return
+                outcomes[name] = self._query_one(name, sql_for_version,
+                                                 parameters)
 
-    def rows(self, name, session, sql, parameters=None):
-        """Run SQL in one database; a failure there marks it unreadable."""
+        # Our first session stays open: it counts against the limit.
+        workers = [threading.Thread(target=visit_databases)
+                   for _ in range(max(1, min(self.max_connections - 1,
+                                             len(self.names()))))]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        rows = []
+        for name in self.names():
+            if isinstance(outcomes[name], list):
+                rows.extend(outcomes[name])
+            else:
+                self.unreadable.append((name, outcomes[name]))
+        return rows
+
+    def _query_one(self, name, sql_for_version, parameters):
+        """The rows, or the reason as text; one connection, closed at once."""
+        own = name == self.session.database
+        session = None
         try:
-            return session.rows(sql, parameters)
+            session = self.session if own else Session(
+                self.settings, self.deadline, dbname=name)
+            return session.rows(sql_for_version(session.server_version),
+                                parameters)
         except CheckError as error:
-            self.unreadable.append((name, '%s' % error))
-            return []
-
-    def close(self):
-        for session in self._sessions.values():
-            if session is not None and session is not self.session:
+            return '%s' % error
+        finally:
+            if session is not None and not own:
                 session.close()

@@ -25,12 +25,9 @@ class TableStatistics(object):
 
     def tables(self):
         if self._tables is None:
-            self._tables = []
-            for name, session in self.databases.sessions():
-                self._tables.extend(self.databases.rows(
-                    name, session,
-                    queries.tables_needing_autovacuum(session.server_version),
-                    {'exclude_tables': self.exclude_tables}))
+            self._tables = self.databases.query_each(
+                queries.tables_needing_autovacuum,
+                {'exclude_tables': self.exclude_tables})
         return self._tables
 
 

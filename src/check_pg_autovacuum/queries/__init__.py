@@ -39,8 +39,9 @@ def autovacuum_switches(server_version):
 
 
 def tables_needing_autovacuum(server_version):
-    """Tables past autovacuum's trigger, or with autovacuum disabled.
-
-    One text for 10-18; the SQL marks what 13 and 18 added.
-    """
+    """Tables past autovacuum's trigger, or with autovacuum disabled."""
+    if server_version >= 180000:  # vacuum max threshold, all-frozen pages
+        return _load('tables_needing_autovacuum_post_180000.sql')
+    if server_version >= 130000:  # the insert trigger
+        return _load('tables_needing_autovacuum_post_130000.sql')
     return _load('tables_needing_autovacuum.sql')

@@ -1,0 +1,106 @@
+-- PostgreSQL 18 and later.
+-- Tables of the current database past autovacuum's own trigger for vacuum or
+-- analyze, or with autovacuum disabled, and how long each has waited.
+--
+-- The trigger is relation_needs_vacanalyze() of autovacuum.c:
+--   vacuum:  n_dead_tup > threshold + scale_factor * reltuples,
+--            capped at autovacuum_vacuum_max_threshold (new in 18)
+--        or  n_ins_since_vacuum > insert_threshold
+--                                 + insert_scale_factor * reltuples * unfrozen
+--            where unfrozen is the share of pages not all-frozen (new in 18)
+--   analyze: n_mod_since_analyze > threshold + scale_factor * reltuples
+-- reltuples < 0 (never vacuumed or analyzed) counts as 0; a table's
+-- reloptions override the server settings.
+--
+-- The wait runs from the last vacuum (manual or auto), or for a table never
+-- vacuumed from when statistics began: the database's stats_reset, else
+-- server start.  A stats reset therefore never raises a storm.
+WITH settings AS (
+    SELECT current_setting('autovacuum_vacuum_threshold')::float8 AS vacuum_threshold,
+           current_setting('autovacuum_vacuum_scale_factor')::float8 AS vacuum_scale_factor,
+           current_setting('autovacuum_vacuum_max_threshold')::float8 AS vacuum_max_threshold,
+           current_setting('autovacuum_vacuum_insert_threshold')::float8 AS insert_threshold,
+           current_setting('autovacuum_vacuum_insert_scale_factor')::float8 AS insert_scale_factor,
+           current_setting('autovacuum_analyze_threshold')::float8 AS analyze_threshold,
+           current_setting('autovacuum_analyze_scale_factor')::float8 AS analyze_scale_factor,
+           coalesce((SELECT stats_reset FROM pg_stat_database
+                      WHERE datname = current_database()),
+                    pg_postmaster_start_time()) AS stats_since
+),
+tables AS (
+    SELECT s.schemaname, s.relname, s.n_live_tup, s.n_dead_tup,
+           s.n_ins_since_vacuum, s.n_mod_since_analyze,
+           greatest(c.reltuples, 0) AS reltuples,
+           CASE WHEN c.relpages > 0 AND c.relallfrozen > 0
+                THEN 1 - least(c.relallfrozen::float8 / c.relpages, 1)
+                ELSE 1
+           END AS unfrozen,
+           s.last_autovacuum, s.last_vacuum, s.last_autoanalyze, s.last_analyze,
+           o.*
+      FROM pg_stat_user_tables s
+      JOIN pg_class c ON c.oid = s.relid
+     CROSS JOIN LATERAL (
+           SELECT coalesce(bool_and(option_value::boolean)
+                             FILTER (WHERE option_name = 'autovacuum_enabled'),
+                           true) AS autovacuum_enabled,
+                  max(option_value::float8) FILTER (WHERE option_name = 'autovacuum_vacuum_threshold') AS vacuum_threshold,
+                  max(option_value::float8) FILTER (WHERE option_name = 'autovacuum_vacuum_scale_factor') AS vacuum_scale_factor,
+                  max(option_value::float8) FILTER (WHERE option_name = 'autovacuum_vacuum_max_threshold') AS vacuum_max_threshold,
+                  max(option_value::float8) FILTER (WHERE option_name = 'autovacuum_vacuum_insert_threshold') AS insert_threshold,
+                  max(option_value::float8) FILTER (WHERE option_name = 'autovacuum_vacuum_insert_scale_factor') AS insert_scale_factor,
+                  max(option_value::float8) FILTER (WHERE option_name = 'autovacuum_analyze_threshold') AS analyze_threshold,
+                  max(option_value::float8) FILTER (WHERE option_name = 'autovacuum_analyze_scale_factor') AS analyze_scale_factor
+             FROM pg_options_to_table(c.reloptions)) AS o
+     WHERE c.relkind IN ('r', 'm')  -- partitioned parents have no storage
+       -- Every trigger is >= 0: without any change or reloption, a table
+       -- can be skipped before the costly part.
+       AND (s.n_dead_tup > 0 OR s.n_ins_since_vacuum > 0
+            OR s.n_mod_since_analyze > 0 OR c.reloptions IS NOT NULL)
+       AND (%(exclude_tables)s::text IS NULL
+            OR current_database() || '.' || s.schemaname || '.' || s.relname
+               !~ %(exclude_tables)s)
+),
+triggers AS (
+    SELECT t.*,
+           least(coalesce(t.vacuum_threshold, z.vacuum_threshold)
+                 + coalesce(t.vacuum_scale_factor, z.vacuum_scale_factor) * t.reltuples,
+                 -- least() ignores the NULL of a disabled cap (-1)
+                 nullif(greatest(coalesce(t.vacuum_max_threshold,
+                                          z.vacuum_max_threshold), -1), -1))
+             AS vacuum_trigger,
+           CASE WHEN coalesce(t.insert_threshold, z.insert_threshold) >= 0
+                THEN coalesce(t.insert_threshold, z.insert_threshold)
+                     + coalesce(t.insert_scale_factor, z.insert_scale_factor)
+                       * t.reltuples * t.unfrozen
+           END AS insert_trigger,
+           coalesce(t.analyze_threshold, z.analyze_threshold)
+             + coalesce(t.analyze_scale_factor, z.analyze_scale_factor) * t.reltuples
+             AS analyze_trigger,
+           greatest(t.last_vacuum, t.last_autovacuum) AS last_any_vacuum,
+           greatest(t.last_analyze, t.last_autoanalyze) AS last_any_analyze,
+           z.stats_since
+      FROM tables t CROSS JOIN settings z
+)
+SELECT current_database() AS database, schemaname AS schema, relname AS table_name,
+       n_live_tup, n_dead_tup, n_ins_since_vacuum, n_mod_since_analyze,
+       vacuum_trigger, insert_trigger, analyze_trigger,
+       n_dead_tup > vacuum_trigger AS dead_rows_past_trigger,
+       coalesce(n_ins_since_vacuum > insert_trigger, false) AS inserts_past_trigger,
+       n_mod_since_analyze > analyze_trigger AS needs_analyze,
+       autovacuum_enabled,
+       last_any_vacuum IS NULL AS never_vacuumed,
+       last_any_analyze IS NULL AS never_analyzed,
+       floor(extract(epoch FROM now() - coalesce(last_any_vacuum, stats_since)))::bigint
+         AS vacuum_waiting_seconds,
+       floor(extract(epoch FROM now() - coalesce(last_any_analyze, stats_since)))::bigint
+         AS analyze_waiting_seconds,
+       floor(extract(epoch FROM now() - last_autovacuum))::bigint AS last_autovacuum_seconds,
+       floor(extract(epoch FROM now() - last_vacuum))::bigint AS last_vacuum_seconds,
+       floor(extract(epoch FROM now() - last_autoanalyze))::bigint AS last_autoanalyze_seconds,
+       floor(extract(epoch FROM now() - last_analyze))::bigint AS last_analyze_seconds
+  FROM triggers
+ WHERE n_dead_tup > vacuum_trigger
+    OR n_ins_since_vacuum > insert_trigger
+    OR n_mod_since_analyze > analyze_trigger
+    OR NOT autovacuum_enabled
+ ORDER BY schemaname, relname
