@@ -45,9 +45,11 @@ def build(cluster, databases, tables):
                 EXECUTE format('DELETE FROM t%s WHERE id <= 500', i);
             END LOOP;
         END $$""", dbname='bench_template')
+    # 15+ copies a template through the WAL unless told to copy files.
+    strategy = ' STRATEGY FILE_COPY' if cluster.server_version_num() >= 150000 else ''
     for number in range(databases):
-        cluster.execute('CREATE DATABASE bench_%02d TEMPLATE bench_template'
-                        % number)
+        cluster.execute('CREATE DATABASE bench_%02d TEMPLATE bench_template%s'
+                        % (number, strategy))
     cluster.execute('DROP DATABASE bench_template')
 
 
