@@ -127,7 +127,8 @@ def _wait_for_settings(cluster, settings, timeout=10):
         current = dict(cluster.execute(
             'SELECT name, setting FROM pg_settings WHERE name = ANY(%s)',
             (list(settings),)))
-        if all(current[name] == str(value) for name, value in settings.items()):
+        if all(current[name] == str(value).strip("'")
+               for name, value in settings.items()):
             return
         time.sleep(0.05)
     raise AssertionError('settings %r never took effect' % settings)

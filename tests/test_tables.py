@@ -264,7 +264,7 @@ def test_every_finding_by_default(plugin):
 
 @pytest.mark.parametrize('args, message', [
     (('--only', 'idle,bloat'), "argument --only: unknown finding 'bloat' "
-     "(choose from idle, vacuum, analyze) (see --help)"),
+     "(choose from idle, vacuum, analyze, cancels) (see --help)"),
     (('--only', 'idle', '--skip', 'idle'),
      '--only and --skip leave no finding to run'),
 ])

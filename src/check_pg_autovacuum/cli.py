@@ -7,6 +7,8 @@ Findings (all run unless --only/--skip say otherwise):
            or inserted rows) whose last vacuum is old or never happened;
            autovacuum or track_counts switched off is CRITICAL
   analyze  the same for autoanalyze (rows changed since the last analyze)
+  cancels  autovacuum runs cancelled since the previous run, counted in the
+           server log (--logfile): an application's locks at work
 A table below the trigger is never reported, however old its last vacuum.
 A never-vacuumed table waits since statistics began (stats reset, else
 server start), so a reset or a fresh restore raises no storm.
@@ -29,10 +31,16 @@ import sys
 
 import nagiosplugin
 
+from . import queries
+from .cancels import (
+    AutovacuumCancels, AutovacuumCancelsContext, NoServerLog,
+    NoServerLogContext, ServerLogContext)
 from .connection import Deadline, Session, conninfo
 from .databases import Databases
 from .durations import parse_range
 from .errors import CheckError
+from .serverlog.state import StateFile, default_path
+from .serverlog.tail import LogTail
 from .sessions import IdleTransactions, IdleTransactionsContext
 from .tables import (
     AnalyzeOverdueContext, AutovacuumSwitches, AutovacuumSwitchesContext,
@@ -42,9 +50,10 @@ from .verdict import AutovacuumCheck, AutovacuumSummary
 from .version import __version__
 
 CHECK_NAME = 'AUTOVACUUM'
-FINDINGS = ('idle', 'vacuum', 'analyze')
-THRESHOLDS = ('idle_warning', 'idle_critical', 'vacuum_warning',
-              'vacuum_critical', 'analyze_warning', 'analyze_critical')
+FINDINGS = ('idle', 'vacuum', 'analyze', 'cancels')
+DURATION_THRESHOLDS = ('idle_warning', 'idle_critical', 'vacuum_warning',
+                       'vacuum_critical', 'analyze_warning', 'analyze_critical')
+COUNT_THRESHOLDS = ('cancel_warning', 'cancel_critical')
 
 
 class UsageError(CheckError):
@@ -109,6 +118,22 @@ def _parser():
     tables.add_argument('--max-connections', default='4', metavar='N',
                         help='connections open at once at most, while '
                         'visiting the databases (default: %(default)s)')
+    log = parser.add_argument_group('autovacuum cancelled (server log)')
+    log.add_argument('--logfile', metavar='PATH', help='the server log: a file, '
+                     'or a glob whose newest match is the live file and the '
+                     'others its rotations (e.g. '
+                     "'/var/log/postgresql/postgresql-*.log')")
+    log.add_argument('--state-file', metavar='PATH', help='where to keep the '
+                     'position in the log between runs (default: a file per '
+                     'log under ~/.local/state/check_pg_autovacuum/)')
+    log.add_argument('--cancel-warning', default='1', metavar='RANGE',
+                     help='WARNING when more cancellations than this since the '
+                     'previous run (Nagios range; default: %(default)s)')
+    log.add_argument('--cancel-critical', default='10', metavar='RANGE',
+                     help='CRITICAL when more than this (default: %(default)s)')
+    log.add_argument('--log-from-start', action='store_true',
+                     help='on the first run, count what the log already holds '
+                     'instead of starting at its end')
     general = parser.add_argument_group('general')
     general.add_argument('--only', metavar='LIST',
                          help='run only these findings (comma-separated: %s)'
@@ -132,9 +157,10 @@ def parse_args(argv=None):
     args = _parser().parse_args(argv)
     # Values are converted here, not by argparse types: Python 2's argparse
     # replaces a non-ASCII message of a type function by a generic one.
-    for dest in THRESHOLDS:
+    for dest in DURATION_THRESHOLDS + COUNT_THRESHOLDS:
+        parse = parse_range if dest in DURATION_THRESHOLDS else _count_range
         try:
-            setattr(args, dest, parse_range(getattr(args, dest)))
+            setattr(args, dest, parse(getattr(args, dest)))
         except ValueError as error:
             raise UsageError('argument --%s: %s (see --help)'
                              % (dest.replace('_', '-'), error))
@@ -154,6 +180,13 @@ def parse_args(argv=None):
     return args
 
 
+def _count_range(text):
+    try:
+        return nagiosplugin.Range(text)
+    except ValueError:
+        raise ValueError("not a count or range of counts: '%s'" % text)
+
+
 def _finding_names(option, text, default=FINDINGS):
     if text is None:
         return default
@@ -166,7 +199,7 @@ def _finding_names(option, text, default=FINDINGS):
     return names
 
 
-def build_check(args, session, databases):
+def build_check(args, session, databases, deadline):
     findings = args.findings
     check = AutovacuumCheck(
         AutovacuumSummary(),
@@ -186,7 +219,23 @@ def build_check(args, session, databases):
             check.add(TablesNeedingAnalyze(statistics), AnalyzeOverdueContext(
                 args.analyze_warning, args.analyze_critical))
         check.add(UnreadableDatabases(databases), UnreadableDatabasesContext())
+    if 'cancels' in findings:
+        check.add(ServerLogContext())
+        if args.logfile:
+            check.add(AutovacuumCancels(server_log(args, session, deadline)),
+                      AutovacuumCancelsContext(args.cancel_warning,
+                                               args.cancel_critical))
+        else:
+            check.add(NoServerLog(), NoServerLogContext())
     return check
+
+
+def server_log(args, session, deadline):
+    """A LogTail for --logfile, parsing with the server's log_line_prefix."""
+    prefix = session.rows(queries.log_line_prefix(session.server_version))[0]
+    state_file = StateFile(args.state_file or default_path(args.logfile))
+    return LogTail(args.logfile, state_file, deadline, args.log_from_start,
+                   prefix.log_line_prefix)
 
 
 def require_valid_regexes(session, args):
@@ -235,7 +284,7 @@ def main(argv=None):
         require_valid_regexes(session, args)
         databases = Databases(session, settings, deadline, args.databases,
                               args.exclude_databases, args.max_connections)
-        check = build_check(args, session, databases)
+        check = build_check(args, session, databases, deadline)
         check.main(verbose=args.verbose, timeout=args.timeout)
     except CheckError as error:
         unknown(error)

@@ -45,3 +45,8 @@ def tables_needing_autovacuum(server_version):
     if server_version >= 130000:  # the insert trigger
         return _load('tables_needing_autovacuum_post_130000.sql')
     return _load('tables_needing_autovacuum.sql')
+
+
+def log_line_prefix(server_version):
+    """The server's log_line_prefix, to parse its stderr log (10+)."""
+    return _load('log_line_prefix.sql')

@@ -1,0 +1,145 @@
+"""Autovacuum runs cancelled: the trace an application's locks leave in the log.
+
+Autovacuum yields to anyone who wants a conflicting lock: when the
+application takes LOCK TABLE ... IN EXCLUSIVE MODE often enough, autovacuum
+starts, gets cancelled, starts again, and never finishes.  The server says
+so only in its log, as ERROR:  canceling autovacuum task; and, with
+log_autovacuum_min_duration >= 0, "skipping vacuum ... lock not available"
+when it could not even start.
+"""
+from __future__ import unicode_literals
+
+import collections
+
+import nagiosplugin
+
+from . import words
+from .errors import CheckError
+from .serverlog.formats import CANCEL, SKIP
+from .serverlog.state import StateFileCorrupt
+
+
+class AutovacuumCancels(nagiosplugin.Resource):
+    """Counts the cancellations written to the log since the previous run."""
+
+    def __init__(self, log_tail):
+        self.log_tail = log_tail
+        self.cancels = []
+        self.skips = []
+        self.notes = []
+        self.headline = None
+        self.problem = None
+
+    def probe(self):
+        try:
+            reading = self.log_tail.read_new()
+        except StateFileCorrupt as corrupt:
+            self.problem = '%s' % corrupt
+            return [nagiosplugin.Metric('server_log', self.problem,
+                                        context='server_log')]
+        except CheckError as error:
+            self.problem = '%s' % error
+            return [nagiosplugin.Metric('server_log', self.problem,
+                                        context='server_log')]
+        self.cancels = [e for e in reading.events if e.kind == CANCEL]
+        self.skips = [e for e in reading.events if e.kind == SKIP]
+        self.notes = reading.notes
+        self.headline = reading.headline
+        return [
+            nagiosplugin.Metric('autovacuum_cancels', len(self.cancels), min=0,
+                                context='autovacuum_cancels'),
+            nagiosplugin.Metric('autovacuum_lock_skips', len(self.skips),
+                                min=0, context='count'),
+        ]
+
+
+class ServerLogContext(nagiosplugin.Context):
+    """A log or state file we could not use: UNKNOWN, with the reason."""
+
+    def __init__(self):
+        super(ServerLogContext, self).__init__('server_log')
+
+    def evaluate(self, metric, resource):
+        return self.result_cls(nagiosplugin.Unknown, None, metric)
+
+    def describe(self, metric):
+        return 'server log: %s' % metric.value
+
+
+def _by_table(events):
+    """{table: [events]}, most events first; None for an unnamed table."""
+    tables = collections.OrderedDict()
+    for event in events:
+        tables.setdefault(event.table, []).append(event)
+    return sorted(tables.items(), key=lambda item: -len(item[1]))
+
+
+def _short(table):
+    return (table or 'unnamed table').split('.')[-1]
+
+
+class AutovacuumCancelsContext(nagiosplugin.ScalarContext):
+
+    def __init__(self, warning, critical):
+        super(AutovacuumCancelsContext, self).__init__(
+            'autovacuum_cancels', warning, critical)
+
+    def evaluate(self, metric, resource):
+        result = super(AutovacuumCancelsContext, self).evaluate(metric, resource)
+        return self.result_cls(result.state, None, metric)
+
+    def describe(self, metric):
+        cancels = metric.resource.cancels
+        if not cancels:
+            return metric.resource.headline or \
+                'no autovacuum run cancelled since the last check'
+        tables = _by_table(cancels)
+        named = ', '.join('%s %d' % (_short(table), len(events))
+                          for table, events in tables[:3])
+        more = ', ...' if len(tables) > 3 else ''
+        return '%s cancelled since the last check (%s%s)' % (
+            words.plural(len(cancels), 'autovacuum run'), named, more)
+
+    def detail_lines(self, metric):
+        resource = metric.resource
+        lines = []
+        for table, events in _by_table(resource.cancels):
+            actions = collections.Counter(e.action or 'vacuum or analyze'
+                                          for e in events)
+            lines.append('%s: autovacuum cancelled %s (%s)%s' % (
+                table or 'table not named in the log',
+                words.plural(len(events), 'time'),
+                ', '.join('%s %d' % item for item in sorted(actions.items())),
+                _seen(events)))
+        for table, events in _by_table(resource.skips):
+            lines.append('%s: autovacuum skipped %s, lock not available%s' % (
+                table or 'table not named in the log',
+                words.plural(len(events), 'time'), _seen(events)))
+        return words.capped(lines, 'tables') + [
+            'server log: %s' % note for note in resource.notes]
+
+
+def _seen(events):
+    times = [e.time for e in events if e.time]
+    if not times:
+        return ''
+    if len(times) == 1:
+        return ', at %s' % times[0]
+    return ', first %s, last %s' % (min(times), max(times))
+
+
+class NoServerLog(nagiosplugin.Resource):
+    """Without --logfile there is nothing to count; -v says so."""
+
+    def probe(self):
+        return nagiosplugin.Metric('server_log_unread', 0, context='no_log')
+
+
+class NoServerLogContext(nagiosplugin.Context):
+
+    def __init__(self):
+        super(NoServerLogContext, self).__init__('no_log')
+
+    def detail_lines(self, metric):
+        return ['server log: not read; give --logfile to count cancelled '
+                'autovacuum runs']

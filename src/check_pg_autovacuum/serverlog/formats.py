@@ -1,0 +1,248 @@
+"""Log formats -> the events we count: autovacuum cancelled, or never got its lock.
+
+A cancellation is an ERROR entry of an autovacuum worker, not a substring:
+a logged statement that quotes the words is not one.  Where the log carries
+the SQLSTATE and the backend type (csvlog and jsonlog on 13+; stderr with
+%e and %b in log_line_prefix) we match on 57014 + "autovacuum worker", which
+no lc_messages translates; otherwise on the English text.  The table comes
+from the entry's CONTEXT ("automatic vacuum of table "db.schema.table""),
+which only English logs let us read.
+"""
+from __future__ import unicode_literals
+
+import collections
+import csv
+import io
+import json
+import re
+import sys
+
+from .chunks import csv_record_boundary, line_boundary
+
+Event = collections.namedtuple('Event', 'kind action table time')
+CANCEL, SKIP = 'cancel', 'skip'
+
+QUERY_CANCELED, LOCK_NOT_AVAILABLE = '57014', '55P03'
+AUTOVACUUM_WORKER = 'autovacuum worker'
+CANCEL_MESSAGE = 'canceling autovacuum task'
+SKIP_MESSAGE = re.compile(r'skipping (vacuum|analyze) of "(.*)" --- '
+                          r'lock not available')
+CONTEXT_TABLE = re.compile(r'automatic (vacuum|analyze) of table "(.*)"')
+
+# Cheap tests that let a chunk without any of them pass unparsed.  They
+# cover the translations too ("Autovacuum"), and the SQLSTATEs.
+MARKERS = (b'utovacuum', QUERY_CANCELED.encode(), LOCK_NOT_AVAILABLE.encode(),
+           b'skipping ')
+TIMESTAMP = re.compile(r'^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?)')
+
+
+def _may_hold_events(chunk):
+    return any(chunk.find(marker) >= 0 for marker in MARKERS)
+
+
+def _text(chunk):
+    # Log files are bytes in whatever encoding the server wrote; nothing
+    # in them may stop us.
+    return chunk.replace(b'\x00', b'').decode('utf-8', 'replace')
+
+
+def _event(severity, sqlstate, backend_type, message, context, time):
+    """The event an entry stands for, or None."""
+    by_code = backend_type == AUTOVACUUM_WORKER
+    if (by_code and sqlstate == QUERY_CANCELED) or (
+            severity == 'ERROR' and message == CANCEL_MESSAGE):
+        found = CONTEXT_TABLE.search(context or '')
+        return Event(CANCEL, found.group(1) if found else None,
+                     found.group(2) if found else None, time)
+    skipped = SKIP_MESSAGE.match(message or '')
+    if skipped:
+        return Event(SKIP, skipped.group(1), skipped.group(2), time)
+    if by_code and sqlstate == LOCK_NOT_AVAILABLE:
+        return Event(SKIP, None, None, time)
+    return None
+
+
+# -- stderr ------------------------------------------------------------------
+
+SECONDARY = ('DETAIL', 'HINT', 'CONTEXT', 'STATEMENT', 'QUERY', 'LOCATION')
+ENGLISH_SEVERITY = re.compile(
+    r'\b(DEBUG[1-5]?|LOG|INFO|NOTICE|WARNING|ERROR|FATAL|PANIC|DETAIL|HINT|'
+    r'CONTEXT|STATEMENT|QUERY|LOCATION):  ')
+
+# log_line_prefix escapes -> what they print.
+_PREFIX_PATTERNS = {
+    'p': r'(?P<pid>\d+)', 'e': r'(?P<sqlstate>[0-9A-Z]{5})',
+    'b': r'(?P<backend_type>.*?)', 'l': r'\d+', 'x': r'\d+', 'Q': r'-?\d+',
+    'n': r'\d+(?:\.\d+)?', 'c': r'[0-9a-f]+\.[0-9a-f]+',
+    'm': r'\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ ?\S*',
+    't': r'\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ?\S*',
+    's': r'\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ?\S*',
+}
+
+
+def prefix_regex(log_line_prefix):
+    """A regex for lines written with LOG_LINE_PREFIX, or None.
+
+    %q ends the part that processes outside a session (autovacuum workers
+    among them) print, so what follows it is optional.
+    """
+    if not log_line_prefix:
+        return None
+    parts, optional_from = [], None
+    for literal, escape in re.findall(r'([^%]*)(?:%-?\d*(.)|$)', log_line_prefix):
+        parts.append(re.escape(literal))
+        if escape == 'q':
+            optional_from = len(parts)
+        elif escape == '%':
+            parts.append('%')
+        elif escape:
+            parts.append(r'\s*' + _PREFIX_PATTERNS.get(escape, r'.*?') + r'\s*')
+    if optional_from is not None:
+        parts = parts[:optional_from] + ['(?:'] + parts[optional_from:] + [')?']
+    try:
+        return re.compile('^' + ''.join(parts) +
+                          r'(?P<severity>[^\s:]+):  (?P<message>.*)$')
+    except re.error:
+        return None
+
+
+class StderrFormat(object):
+    """Plain text, one or more lines per entry, each behind log_line_prefix."""
+
+    name = 'stderr'
+    boundary = staticmethod(line_boundary)
+
+    def __init__(self, log_line_prefix=None):
+        self.prefix = prefix_regex(log_line_prefix)
+
+    def _split(self, line):
+        """(severity, sqlstate, backend_type, message, time) or None."""
+        known = self.prefix.match(line) if self.prefix else None
+        if known:
+            fields = known.groupdict()
+            time = TIMESTAMP.match(line)
+            return (fields['severity'], fields.get('sqlstate'),
+                    fields.get('backend_type'), fields['message'],
+                    time.group(1) if time else None)
+        english = ENGLISH_SEVERITY.search(line)
+        if english:
+            time = TIMESTAMP.match(line)
+            return (english.group(1), None, None, line[english.end():],
+                    time.group(1) if time else None)
+        return None
+
+    def events(self, chunk):
+        if not _may_hold_events(chunk):
+            return []
+        lines = _text(chunk).split('\n')
+        found = []
+        for number, line in enumerate(lines):
+            if not any(marker in line for marker in (
+                    'utovacuum', QUERY_CANCELED, LOCK_NOT_AVAILABLE, 'skipping ')):
+                continue
+            entry = self._split(line)
+            if entry is None or entry[0] in SECONDARY:
+                continue
+            severity, sqlstate, backend_type, message, time = entry
+            event = _event(severity, sqlstate, backend_type, message,
+                           self._context(lines, number + 1), time)
+            if event:
+                found.append(event)
+        return found
+
+    def _context(self, lines, start):
+        """The CONTEXT of the entry whose first line precedes START."""
+        context = []
+        for line in lines[start:start + 20]:
+            if line.startswith('\t'):
+                context.append(line[1:])
+                continue
+            entry = self._split(line)
+            if entry is None or entry[0] not in SECONDARY:
+                break
+            if entry[0] == 'CONTEXT':
+                context.append(entry[3])
+        return '\n'.join(context)
+
+
+# -- csvlog ------------------------------------------------------------------
+
+class CsvFormat(object):
+    """csvlog: one CSV record per entry; a field may hold newlines."""
+
+    name = 'csvlog'
+    boundary = staticmethod(csv_record_boundary)
+    SEVERITY, SQLSTATE, MESSAGE, CONTEXT, BACKEND_TYPE = 11, 12, 13, 18, 23
+
+    def events(self, chunk):
+        if not _may_hold_events(chunk):
+            return []
+        found = []
+        for record in self._records(chunk.replace(b'\x00', b'')):
+            if len(record) <= self.CONTEXT:
+                continue
+            backend_type = record[self.BACKEND_TYPE] \
+                if len(record) > self.BACKEND_TYPE else None
+            event = _event(record[self.SEVERITY], record[self.SQLSTATE],
+                           backend_type, record[self.MESSAGE],
+                           record[self.CONTEXT], record[0][:23] or None)
+            if event:
+                found.append(event)
+        return found
+
+    @staticmethod
+    def _records(chunk):
+        try:
+            if sys.version_info[0] == 2:  # csv wants bytes there
+                for record in csv.reader(io.BytesIO(chunk)):
+                    yield [field.decode('utf-8', 'replace') for field in record]
+            else:
+                for record in csv.reader(io.StringIO(
+                        chunk.decode('utf-8', 'replace'), newline='')):
+                    yield record
+        except csv.Error:
+            return  # not CSV after all: nothing to count in it
+
+
+# -- jsonlog (15+) -----------------------------------------------------------
+
+class JsonFormat(object):
+    """jsonlog: one JSON object per line."""
+
+    name = 'jsonlog'
+    boundary = staticmethod(line_boundary)
+
+    def events(self, chunk):
+        if not _may_hold_events(chunk):
+            return []
+        found = []
+        for line in _text(chunk).split('\n'):
+            if not line.startswith('{'):
+                continue
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if not isinstance(entry, dict):
+                continue
+            event = _event(entry.get('error_severity'), entry.get('state_code'),
+                           entry.get('backend_type'), entry.get('message'),
+                           entry.get('context'),
+                           (entry.get('timestamp') or '')[:23] or None)
+            if event:
+                found.append(event)
+        return found
+
+
+CSV_START = re.compile(br'^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ [^,]*,')
+
+
+def detect(path, head, log_line_prefix=None):
+    """The format of a log file, from its name or its first bytes."""
+    if path.endswith('.json'):
+        return JsonFormat()
+    if path.endswith('.csv') or CSV_START.match(head):
+        return CsvFormat()
+    if head.startswith(b'{'):
+        return JsonFormat()
+    return StderrFormat(log_line_prefix)

@@ -1,0 +1,221 @@
+# -*- coding: utf-8 -*-
+"""Cancelled autovacuum runs, counted in the server log exactly once."""
+from __future__ import unicode_literals
+
+import json
+import os
+import re
+import shutil
+
+import pytest
+
+import logs
+from scenarios import server_settings
+
+
+@pytest.fixture
+def log(tmpdir):
+    path = tmpdir.join('postgresql.log')
+    path.write('')
+    return path
+
+
+@pytest.fixture
+def count(plugin, tmpdir):
+    """Run the cancels finding on a log; return (exit code, first line)."""
+    state = str(tmpdir.join('state', 'position.json'))
+
+    def run(logfile, *args):
+        result = plugin('--only', 'cancels', '--logfile', str(logfile),
+                        '--state-file', state, *args)
+        assert result.stderr == '', result
+        return result.returncode, result.stdout.splitlines()[0]
+    run.state = state
+    return run
+
+
+def cancels_in(line):
+    """The autovacuum_cancels perfdata value of a first line."""
+    return int(re.search(r'autovacuum_cancels=(\d+);', line).group(1))
+
+
+def test_first_run_starts_at_the_end_then_counts_what_is_new(count, log):
+    logs.append(log, logs.cancel() * 3)
+    assert count(log) == (0, 'AUTOVACUUM OK - started reading %s at its end; '
+                          'cancellations count from the next run on | '
+                          'autovacuum_cancels=0;1;10;0 autovacuum_lock_skips=0;;;0'
+                          % log)
+    logs.append(log, logs.cancel() + logs.cancel('abc-hans.public.blob_chunk',
+                                                 'analyze'))
+    assert count(log) == (1, 'AUTOVACUUM WARNING - 2 autovacuum runs cancelled '
+                          'since the last check (object_state 1, blob_chunk 1) | '
+                          'autovacuum_cancels=2;1;10;0 autovacuum_lock_skips=0;;;0')
+    assert count(log) == (0, 'AUTOVACUUM OK - no autovacuum run cancelled since '
+                          'the last check | autovacuum_cancels=0;1;10;0 '
+                          'autovacuum_lock_skips=0;;;0')
+
+
+def test_log_from_start_counts_what_is_there(count, log):
+    logs.append(log, logs.cancel() * 11)
+    code, line = count(log, '--log-from-start')
+    assert code == 2 and cancels_in(line) == 11, line
+    assert line.startswith('AUTOVACUUM CRITICAL - 11 autovacuum runs cancelled '
+                           'since the last check (object_state 11)')
+
+
+def test_quoted_words_are_not_a_cancellation(count, log):
+    logs.append(log, logs.statement("SELECT 'ERROR:  canceling autovacuum task'"))
+    logs.append(log, logs.statement('canceling autovacuum task'))
+    logs.append(log, '2026-11-26 03:24:23.564 UTC [1] ERROR:  deadlock detected\n'
+                '2026-11-26 03:24:23.564 UTC [1] DETAIL:  ERROR:  canceling '
+                'autovacuum task\n')
+    code, line = count(log, '--log-from-start')
+    assert (code, cancels_in(line)) == (0, 0), line
+
+
+def test_a_line_still_being_written_waits_for_the_next_run(count, log):
+    count(log)
+    whole = logs.cancel()
+    first_line_end = whole.index('\n')
+    logs.append(log, whole[:first_line_end - 4])
+    assert cancels_in(count(log)[1]) == 0
+    logs.append(log, whole[first_line_end - 4:])
+    code, line = count(log)
+    assert cancels_in(line) == 1 and '(object_state 1)' in line, line
+
+
+def test_lock_not_available_is_counted_apart(count, log):
+    count(log)
+    logs.append(log, logs.skip() * 2 + logs.cancel())
+    result = count(log)[1]
+    assert result.endswith('autovacuum_cancels=1;1;10;0 autovacuum_lock_skips=2;;;0')
+
+
+def test_verbose_names_tables_actions_and_times(plugin, count, log):
+    count(log)
+    logs.append(log, logs.cancel(second=1) + logs.cancel(second=9) +
+                logs.cancel('abc-hans.public.blob_chunk', 'analyze', second=5) +
+                logs.skip(second=7))
+    result = plugin('--only', 'cancels', '--logfile', str(log), '--state-file',
+                    count.state, '-v')
+    assert result.stdout.splitlines()[1:4] == [
+        'abc-hans.public.object_state: autovacuum cancelled 2 times (vacuum 2), '
+        'first 2026-11-26 03:24:01.564, last 2026-11-26 03:24:09.564',
+        'abc-hans.public.blob_chunk: autovacuum cancelled 1 time (analyze 1), '
+        'at 2026-11-26 03:24:05.564',
+        'object_state: autovacuum skipped 1 time, lock not available, at '
+        '2026-11-26 03:24:07.564']
+
+
+def test_rotation_by_rename_loses_nothing(count, log, tmpdir):
+    pattern = str(tmpdir.join('postgresql.log*'))
+    count(pattern)
+    logs.append(log, logs.cancel())
+    rotated = tmpdir.join('postgresql.log.1')
+    log.rename(rotated)
+    # The server still writes to the renamed file until it reopens its log.
+    logs.append(rotated, logs.cancel())
+    logs.append(log, logs.cancel() * 2)  # the new file, created by rotation
+    assert cancels_in(count(pattern)[1]) == 4
+    logs.append(log, logs.cancel())
+    assert cancels_in(count(pattern)[1]) == 1
+
+
+def test_two_rotations_and_compressed_ones_between_runs(count, tmpdir):
+    pattern = str(tmpdir.join('postgresql-*.log*'))
+    first = tmpdir.join('postgresql-0300.log')
+    logs.append(first, logs.cancel())
+    count(pattern)
+    logs.append(first, logs.cancel())
+    second, third = tmpdir.join('postgresql-0400.log'), tmpdir.join('postgresql-0500.log')
+    logs.append(second, logs.cancel() * 2)
+    os.utime(str(second), (os.path.getmtime(str(first)) + 10,) * 2)
+    logs.append(third, logs.cancel() * 3)
+    os.utime(str(third), (os.path.getmtime(str(first)) + 20,) * 2)
+    tmpdir.join('postgresql-0200.log.gz').write_binary(b'\x1f\x8b\x08garbage')
+    assert cancels_in(count(pattern)[1]) == 6
+    assert cancels_in(count(pattern)[1]) == 0
+
+
+def test_copytruncate_that_regrew_past_the_old_offset(count, log, tmpdir):
+    pattern = str(tmpdir.join('postgresql.log*'))
+    logs.append(log, logs.cancel() * 2)
+    count(pattern)
+    logs.append(log, logs.cancel())  # written before the copy
+    shutil.copyfile(str(log), str(tmpdir.join('postgresql.log.1')))
+    open(str(log), 'w').close()
+    logs.append(log, logs.cancel('abc-hans.public.blob_chunk') * 4)
+    assert cancels_in(count(pattern)[1]) == 5
+    assert cancels_in(count(pattern)[1]) == 0
+
+
+def test_truncated_in_place_without_a_copy_reads_the_new_content(count, log):
+    logs.append(log, logs.cancel(second=1) * 2)
+    count(log)
+    open(str(log), 'w').close()
+    logs.append(log, logs.cancel(second=2) * 3)
+    assert cancels_in(count(log)[1]) == 3
+
+
+@pytest.mark.parametrize('content', [b'', b'{"format": 1', b'[1, 2]',
+                                     b'{"format": 1, "position": {"path": 1}}',
+                                     b'\xff\xfe garbage'])
+def test_corrupt_state_file_is_reported_once_and_moved_aside(count, log, content):
+    count(log)
+    with open(count.state, 'wb') as state:
+        state.write(content)
+    logs.append(log, logs.cancel())
+    assert count(log) == (3, 'AUTOVACUUM UNKNOWN - server log: state file %s was '
+                          'corrupt; moved it to %s.corrupt and started afresh at '
+                          'the end of the log' % (count.state, count.state))
+    assert os.path.exists(count.state + '.corrupt')
+    logs.append(log, logs.cancel())
+    assert cancels_in(count(log)[1]) == 1
+    with open(count.state) as state:
+        assert json.load(state)['position']['offset'] == os.path.getsize(str(log))
+
+
+def test_missing_log_is_unknown_but_a_glob_without_match_is_ok(count, tmpdir):
+    missing = str(tmpdir.join('nope.log'))
+    assert count(missing) == (3, 'AUTOVACUUM UNKNOWN - server log: cannot read '
+                              'log file %s: No such file or directory' % missing)
+    pattern = str(tmpdir.join('nope-*.log'))
+    assert count(pattern) == (0, 'AUTOVACUUM OK - no log file matches %s yet | '
+                              'autovacuum_cancels=0;1;10;0 '
+                              'autovacuum_lock_skips=0;;;0' % pattern)
+
+
+def test_a_directory_is_not_a_log(count, tmpdir):
+    assert count(str(tmpdir)) == (3, 'AUTOVACUUM UNKNOWN - server log: cannot '
+                                  'read log file %s: not a regular file' % tmpdir)
+
+
+def test_binary_garbage_nul_bytes_and_long_lines_do_no_harm(count, log):
+    count(log)
+    logs.append(log, b'\xff\xfe\x00\x00 garbage \x00\n' + b'x' * (3 << 20) + b'\n')
+    logs.append(log, logs.cancel())
+    logs.append(log, 'ünïcode 🥐 canceling autovacuum task\n')
+    assert cancels_in(count(log)[1]) == 1
+
+
+def test_csvlog_and_jsonlog(count, tmpdir):
+    csv_log = tmpdir.join('postgresql.csv')
+    logs.append(csv_log, logs.csv_cancel() * 2 + logs.csv_cancel(
+        backend_type='client backend', message='canceling statement due to user request'))
+    assert cancels_in(count(csv_log, '--log-from-start')[1]) == 2
+    json_log = tmpdir.join('postgresql.json')
+    logs.append(json_log, logs.json_cancel() * 3)
+    code, line = count(json_log, '--log-from-start')
+    assert cancels_in(line) == 3 and '(object_state 3)' in line, line
+
+
+def test_localized_messages_match_by_sqlstate_and_backend_type(count, tmpdir, cluster):
+    csv_log = tmpdir.join('german.csv')
+    logs.append(csv_log, logs.csv_cancel(message='storniere Autovacuum-Aufgabe'))
+    assert cancels_in(count(csv_log, '--log-from-start')[1]) == 1
+    stderr_log = tmpdir.join('german.log')
+    logs.append(stderr_log, '2026-11-26 03:24:23.564 UTC [9201] 57014 autovacuum '
+                'worker: FEHLER:  storniere Autovacuum-Aufgabe\n')
+    with server_settings(cluster, log_line_prefix="'%m [%p] %e %b: '"):
+        code, line = count(stderr_log, '--log-from-start')
+    assert cancels_in(line) == 1, line
