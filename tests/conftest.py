@@ -39,7 +39,8 @@ def plugin(cluster, tmpdir):
     plugin('-v', env={'PGUSER': 'nagios'}) -> Completed(returncode, stdout,
     stderr), output decoded from UTF-8.  Pass env={'PGHOST': None} to unset.
     """
-    def run(*args, **kwargs):
+    def start(*args, **kwargs):
+        """The plugin started, not waited for: a subprocess.Popen."""
         env = clean_environment(tmpdir)
         env.update(cluster.libpq_environment())
         for name, value in kwargs.pop('env', {}).items():
@@ -47,11 +48,14 @@ def plugin(cluster, tmpdir):
                 env.pop(name, None)
             else:
                 env[name] = value
-        process = subprocess.Popen(
+        return subprocess.Popen(
             [sys.executable, '-m', 'check_pg_autovacuum'] + list(args),
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
-            **kwargs)
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, **kwargs)
+
+    def run(*args, **kwargs):
+        process = start(*args, **kwargs)
         stdout, stderr = process.communicate()
         return Completed(process.returncode, stdout.decode('utf-8'),
                          stderr.decode('utf-8'))
+    run.start = start
     return run

@@ -4,8 +4,11 @@ from __future__ import unicode_literals
 
 import json
 import os
+import random
 import re
 import shutil
+import signal
+import time
 
 import pytest
 
@@ -219,3 +222,41 @@ def test_localized_messages_match_by_sqlstate_and_backend_type(count, tmpdir, cl
     with server_settings(cluster, log_line_prefix="'%m [%p] %e %b: '"):
         code, line = count(stderr_log, '--log-from-start')
     assert cancels_in(line) == 1, line
+
+
+def test_runs_at_the_same_time_count_each_line_once(plugin, count, log):
+    count(log)
+    # Enough to keep each run busy for a while, so that they overlap.
+    logs.append(log, logs.cancel() * 20000)
+    runs = [plugin.start('--only', 'cancels', '--logfile', str(log),
+                         '--state-file', count.state) for _ in range(8)]
+    outputs = [run.communicate()[0].decode('utf-8') for run in runs]
+    assert all(run.returncode in (0, 2) for run in runs), outputs
+    assert sum(cancels_in(output) for output in outputs) == 20000, outputs
+    # Chunks end between entries: every cancellation kept its table.
+    assert [output for output in outputs if cancels_in(output)][0].startswith(
+        'AUTOVACUUM CRITICAL - 20000 autovacuum runs cancelled since the last '
+        'check (object_state 20000) | ')
+
+
+def test_killed_at_any_instant_the_state_is_old_or_new_never_half(plugin, count,
+                                                                   log):
+    entry = logs.cancel()
+    count(log)
+    offsets = [0]
+    random.seed(4711)
+    for _ in range(25):
+        logs.append(log, entry * 50)
+        run = plugin.start('--only', 'cancels', '--logfile', str(log),
+                           '--state-file', count.state)
+        time.sleep(random.uniform(0, 0.25))
+        os.kill(run.pid, signal.SIGKILL)
+        run.communicate()
+        with open(count.state) as state:
+            offset = json.load(state)['position']['offset']
+        # Old or new, and always at the end of a whole entry.
+        assert offset >= offsets[-1] and offset % len(entry.encode()) == 0
+        offsets.append(offset)
+    unread = (os.path.getsize(str(log)) - offsets[-1]) // len(entry.encode())
+    assert cancels_in(count(log)[1]) == unread
+    assert cancels_in(count(log)[1]) == 0

@@ -30,11 +30,37 @@ def csv_record_boundary(data):
     return -1
 
 
-def complete_chunks(stream, start, boundary=line_boundary):
+SECONDARY_LINE = (b'DETAIL:  ', b'HINT:  ', b'CONTEXT:  ', b'STATEMENT:  ',
+                  b'QUERY:  ', b'LOCATION:  ')
+
+
+def stderr_entry_boundary(data):
+    """Where the last stderr entry that may still continue begins, or -1.
+
+    An entry is its first line plus the DETAIL/CONTEXT/... lines and the
+    tab-indented ones after it.  Cutting before the last first line keeps a
+    cancellation and the CONTEXT that names its table in one chunk.
+    """
+    end = data.rfind(b'\n')
+    for _ in range(50):
+        if end < 0:
+            return -1
+        start = data.rfind(b'\n', 0, end) + 1
+        line = data[start:end]
+        if not line.startswith(b'\t') and not any(
+                marker in line for marker in SECONDARY_LINE):
+            return start if start > 0 else -1
+        end = start - 1
+    return line_boundary(data)
+
+
+def complete_chunks(stream, start, boundary=line_boundary, entry_boundary=None):
     """Yield (chunk, end offset) from START on; each chunk ends at a boundary.
 
     What follows the last boundary -- a line the server is still writing --
     is left for the next run.  A line too long to keep is cut to its head.
+    Inside the file, chunks end where ENTRY_BOUNDARY says an entry may
+    begin; at its end, after the last complete line.
     """
     stream.seek(start)
     carry, carry_start = b'', start  # unconsumed bytes, where they begin
@@ -53,7 +79,9 @@ def complete_chunks(stream, start, boundary=line_boundary):
             yield overlong_head + b'\n', carry_start
             overlong_head, data = None, data[newline + 1:]
         buffered = carry + data
-        cut = boundary(buffered)
+        at_end = len(data) < CHUNK_SIZE  # a short read: the file ends here
+        cut = (boundary if at_end or entry_boundary is None
+               else entry_boundary)(buffered)
         if cut >= 0:
             yield buffered[:cut], carry_start + cut
             carry, carry_start = buffered[cut:], carry_start + cut

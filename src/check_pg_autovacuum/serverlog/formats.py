@@ -17,7 +17,7 @@ import json
 import re
 import sys
 
-from .chunks import csv_record_boundary, line_boundary
+from .chunks import csv_record_boundary, line_boundary, stderr_entry_boundary
 
 Event = collections.namedtuple('Event', 'kind action table time')
 CANCEL, SKIP = 'cancel', 'skip'
@@ -111,6 +111,7 @@ class StderrFormat(object):
 
     name = 'stderr'
     boundary = staticmethod(line_boundary)
+    entry_boundary = staticmethod(stderr_entry_boundary)
 
     def __init__(self, log_line_prefix=None):
         self.prefix = prefix_regex(log_line_prefix)
@@ -171,7 +172,7 @@ class CsvFormat(object):
     """csvlog: one CSV record per entry; a field may hold newlines."""
 
     name = 'csvlog'
-    boundary = staticmethod(csv_record_boundary)
+    boundary = entry_boundary = staticmethod(csv_record_boundary)
     SEVERITY, SQLSTATE, MESSAGE, CONTEXT, BACKEND_TYPE = 11, 12, 13, 18, 23
 
     def events(self, chunk):
@@ -210,7 +211,7 @@ class JsonFormat(object):
     """jsonlog: one JSON object per line."""
 
     name = 'jsonlog'
-    boundary = staticmethod(line_boundary)
+    boundary = entry_boundary = staticmethod(line_boundary)
 
     def events(self, chunk):
         if not _may_hold_events(chunk):

@@ -156,9 +156,10 @@ class LogTail(object):
         return self._formats[log_file.path]
 
     def _chunks(self, log_file, start):
+        log_format = self._format(log_file)
         with _open(log_file.path) as stream:
-            for chunk, end in complete_chunks(stream, start,
-                                              self._format(log_file).boundary):
+            for chunk, end in complete_chunks(stream, start, log_format.boundary,
+                                              log_format.entry_boundary):
                 yield chunk, end
 
     def _out_of_time(self):
