@@ -132,3 +132,39 @@ def _wait_for_settings(cluster, settings, timeout=10):
             return
         time.sleep(0.05)
     raise AssertionError('settings %r never took effect' % settings)
+
+
+def table_autovacuum_crawls_through(cluster, dbname, table, rows=300000):
+    """A table full of dead rows whose autovacuum crawls: easy to cancel.
+
+    Per-table cost settings make the worker sleep most of the time, so it
+    is still busy when somebody wants a conflicting lock.
+    """
+    quoted = quote_ident(table)
+    cluster.execute('CREATE TABLE %s (id int, payload text) WITH '
+                    '(autovacuum_vacuum_cost_delay = 100, '
+                    'autovacuum_vacuum_cost_limit = 1)' % quoted, dbname=dbname)
+    cluster.execute("INSERT INTO %s SELECT g, repeat('x', 20) "
+                    "FROM generate_series(1, %d) g" % (quoted, rows), dbname=dbname)
+    cluster.execute('DELETE FROM %s' % quoted, dbname=dbname)
+
+
+def lock_table_repeatedly(cluster, dbname, table, seconds, pause=0.3):
+    """What the application did: LOCK TABLE ... IN EXCLUSIVE MODE, again and again.
+
+    Each time autovacuum holds the table, the lock request waits
+    deadlock_timeout and then has the autovacuum cancelled.
+    """
+    conn = cluster.connect(dbname, application_name='locker')
+    try:
+        deadline = time.time() + seconds
+        with conn.cursor() as cursor:
+            while time.time() < deadline:
+                cursor.execute('BEGIN')
+                cursor.execute('LOCK TABLE %s IN EXCLUSIVE MODE'
+                               % quote_ident(table))
+                time.sleep(0.05)
+                cursor.execute('COMMIT')
+                time.sleep(pause)
+    finally:
+        conn.close()

@@ -260,3 +260,10 @@ def test_killed_at_any_instant_the_state_is_old_or_new_never_half(plugin, count,
     unread = (os.path.getsize(str(log)) - offsets[-1]) // len(entry.encode())
     assert cancels_in(count(log)[1]) == unread
     assert cancels_in(count(log)[1]) == 0
+
+
+def test_a_stderr_line_with_commas_is_not_csv(count, log):
+    logs.append(log, '2026-11-26 04:17:52.123 UTC [27000] LOG:  database system '
+                'was shut down at 2026-11-26 04:17:50 UTC, or so\n')
+    logs.append(log, logs.cancel())
+    assert cancels_in(count(log, '--log-from-start')[1]) == 1

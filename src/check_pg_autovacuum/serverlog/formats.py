@@ -235,7 +235,8 @@ class JsonFormat(object):
         return found
 
 
-CSV_START = re.compile(br'^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ [^,]*,')
+# csvlog's first field is the timestamp, its zone right before the comma.
+CSV_START = re.compile(br'^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ [A-Za-z0-9+-]*,')
 
 
 def detect(path, head, log_line_prefix=None):
