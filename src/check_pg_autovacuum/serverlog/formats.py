@@ -29,15 +29,31 @@ SKIP_MESSAGE = re.compile(r'skipping (vacuum|analyze) of "(.*)" --- '
                           r'lock not available')
 CONTEXT_TABLE = re.compile(r'automatic (vacuum|analyze) of table "(.*)"')
 
-# Cheap tests that let a chunk without any of them pass unparsed.  They
-# cover the translations too ("Autovacuum"), and the SQLSTATEs.
-MARKERS = (b'utovacuum', QUERY_CANCELED.encode(), LOCK_NOT_AVAILABLE.encode(),
-           b'skipping ')
+# Only lines holding one of these are parsed.  "utovacuum" is in the English
+# and most translated messages ("Autovacuum-Aufgabe"), in CONTEXT lines, and
+# in the backend type "autovacuum worker" that a locale-proof match needs
+# anyway; the other is the end of the English "skipping vacuum" message.
+# Two needles, because each bytes.find is a pass over the chunk.
+MARKERS = (b'utovacuum', b'lock not available')
 TIMESTAMP = re.compile(r'^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?)')
 
 
-def _may_hold_events(chunk):
-    return any(chunk.find(marker) >= 0 for marker in MARKERS)
+def _lines_with_markers(chunk):
+    """(start, end) of each line of CHUNK that holds a marker, in order.
+
+    bytes.find runs at memory speed; only these lines are decoded and
+    parsed, so the cost follows the hits, not the size of the log.
+    """
+    starts = {}
+    for marker in MARKERS:
+        found = chunk.find(marker)
+        while found >= 0:
+            start = chunk.rfind(b'\n', 0, found) + 1
+            end = chunk.find(b'\n', found)
+            end = len(chunk) if end < 0 else end
+            starts[start] = end
+            found = chunk.find(marker, end)
+    return sorted(starts.items())
 
 
 def _text(chunk):
@@ -133,28 +149,29 @@ class StderrFormat(object):
         return None
 
     def events(self, chunk):
-        if not _may_hold_events(chunk):
-            return []
-        lines = _text(chunk).split('\n')
         found = []
-        for number, line in enumerate(lines):
-            if not any(marker in line for marker in (
-                    'utovacuum', QUERY_CANCELED, LOCK_NOT_AVAILABLE, 'skipping ')):
-                continue
-            entry = self._split(line)
+        for start, end in _lines_with_markers(chunk):
+            if chunk.startswith(b'\t', start):
+                continue  # a continuation line; its entry began earlier
+            entry = self._split(_text(chunk[start:end]))
             if entry is None or entry[0] in SECONDARY:
                 continue
             severity, sqlstate, backend_type, message, time = entry
             event = _event(severity, sqlstate, backend_type, message,
-                           self._context(lines, number + 1), time)
+                           self._context(chunk, end + 1), time)
             if event:
                 found.append(event)
         return found
 
-    def _context(self, lines, start):
-        """The CONTEXT of the entry whose first line precedes START."""
+    def _context(self, chunk, start):
+        """The CONTEXT of the entry whose first line ends before START."""
         context = []
-        for line in lines[start:start + 20]:
+        for _ in range(20):
+            end = chunk.find(b'\n', start)
+            if start >= len(chunk) or end < 0:
+                break
+            line = _text(chunk[start:end])
+            start = end + 1
             if line.startswith('\t'):
                 context.append(line[1:])
                 continue
@@ -176,7 +193,7 @@ class CsvFormat(object):
     SEVERITY, SQLSTATE, MESSAGE, CONTEXT, BACKEND_TYPE = 11, 12, 13, 18, 23
 
     def events(self, chunk):
-        if not _may_hold_events(chunk):
+        if not _lines_with_markers(chunk):
             return []
         found = []
         for record in self._records(chunk.replace(b'\x00', b'')):
@@ -214,10 +231,9 @@ class JsonFormat(object):
     boundary = entry_boundary = staticmethod(line_boundary)
 
     def events(self, chunk):
-        if not _may_hold_events(chunk):
-            return []
         found = []
-        for line in _text(chunk).split('\n'):
+        for start, end in _lines_with_markers(chunk):
+            line = _text(chunk[start:end])
             if not line.startswith('{'):
                 continue
             try:
