@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 
+import psycopg2.extensions
 import pytest
 
 from pgcluster import Cluster
@@ -20,6 +21,15 @@ def cluster():
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(autouse=True)
+def no_wait_callback_left_behind():
+    """A test that opens a plugin Session in-process installs the plugin's
+    deadline as psycopg2's process-wide wait callback; it must not outlive
+    the test and time out the harness's own connections later."""
+    yield
+    psycopg2.extensions.set_wait_callback(None)
 
 
 def clean_environment(tmpdir):
