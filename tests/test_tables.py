@@ -252,19 +252,25 @@ def test_a_database_we_cannot_read_is_unknown_and_never_hidden(plugin, cluster,
 def test_every_finding_by_default(plugin):
     result = plugin('--databases', '^postgres$')
     assert result.returncode == 0, result
-    assert result.stdout == (
-        'AUTOVACUUM OK - no session idle in transaction; no table needs '
-        'vacuum; no table needs analyze | analyze_overdue_max=0s;86400;604800;0 '
-        'databases_unreadable=0;;;0 dead_tuples_max_ratio=0;;;0 '
-        'idle_in_transaction=0;;;0 idle_in_transaction_max=0s;900;3600;0 '
-        'tables_autovacuum_disabled=0;;;0 tables_need_analyze=0;;;0 '
-        'tables_need_vacuum=0;;;0 tables_never_autovacuumed=0;;;0 '
-        'vacuum_overdue_max=0s;86400;604800;0\n')
+    assert re.match(
+        r'AUTOVACUUM OK - nothing holds back vacuum; no session idle in '
+        r'transaction; database postgres is 0% of the way to wraparound '
+        r'\(\d+ transactions\); no table needs vacuum; no table needs analyze '
+        r'\| analyze_overdue_max=0s;86400;604800;0 antiwraparound_blocked=0;;;0 '
+        r'databases_unreadable=0;;;0 dead_tuples_max_ratio=0;;;0 '
+        r'horizon_age_max=0s;3600;21600;0 horizon_xid_age_max=0;;;0 '
+        r'idle_in_transaction=0;;;0 idle_in_transaction_max=0s;900;3600;0 '
+        r'replication_slots_stale=0;;;0 tables_autovacuum_disabled=0;;;0 '
+        r'tables_need_analyze=0;;;0 tables_need_vacuum=0;;;0 '
+        r'tables_never_autovacuumed=0;;;0 tables_vacuum_ineffective=0;;;0 '
+        r'vacuum_overdue_max=0s;86400;604800;0 wraparound_max=0%;50;75;0;100\n$',
+        result.stdout), result.stdout
 
 
 @pytest.mark.parametrize('args, message', [
     (('--only', 'idle,bloat'), "argument --only: unknown finding 'bloat' "
-     "(choose from idle, vacuum, analyze, cancels) (see --help)"),
+     "(choose from idle, vacuum, analyze, cancels, horizon, wraparound) "
+     "(see --help)"),
     (('--only', 'idle', '--skip', 'idle'),
      '--only and --skip leave no finding to run'),
 ])

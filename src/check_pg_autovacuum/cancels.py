@@ -80,6 +80,10 @@ def _short(table):
 
 class AutovacuumCancelsContext(nagiosplugin.ScalarContext):
 
+    hint = ('what to do: find the LOCK TABLE (or DDL) in the application that '
+            'keeps cancelling autovacuum, and take the lock less often or '
+            'for shorter; VACUUM the tables by hand meanwhile')
+
     def __init__(self, warning, critical):
         super(AutovacuumCancelsContext, self).__init__(
             'autovacuum_cancels', warning, critical)

@@ -9,6 +9,11 @@ Findings (all run unless --only/--skip say otherwise):
   analyze  the same for autoanalyze (rows changed since the last analyze)
   cancels  autovacuum runs cancelled since the previous run, counted in the
            server log (--logfile): an application's locks at work
+  horizon  what holds back vacuum: the oldest session, prepared transaction,
+           replication slot or standby, and the tables bloating behind it
+           (autovacuum ineffective: run since the holder began, in vain)
+  wraparound  each database's distance to transaction ID and multixact
+           wraparound; an anti-wraparound autovacuum blocked is CRITICAL
 A table below the trigger is never reported, however old its last vacuum.
 A never-vacuumed table waits since statistics began (stats reset, else
 server start), so a reset or a fresh restore raises no storm.
@@ -39,6 +44,7 @@ from .connection import Deadline, Session, conninfo
 from .databases import Databases
 from .durations import parse_range
 from .errors import CheckError
+from .horizon import HorizonContext, HorizonHolders, StaleSlotsContext
 from .serverlog.state import StateFile, default_path
 from .serverlog.tail import LogTail
 from .sessions import IdleTransactions, IdleTransactionsContext
@@ -48,12 +54,16 @@ from .tables import (
     UnreadableDatabases, UnreadableDatabasesContext, VacuumOverdueContext)
 from .verdict import AutovacuumCheck, AutovacuumSummary
 from .version import __version__
+from .wraparound import (
+    AntiWraparoundBlockedContext, Wraparound, WraparoundContext)
 
 CHECK_NAME = 'AUTOVACUUM'
-FINDINGS = ('idle', 'vacuum', 'analyze', 'cancels')
+FINDINGS = ('idle', 'vacuum', 'analyze', 'cancels', 'horizon', 'wraparound')
 DURATION_THRESHOLDS = ('idle_warning', 'idle_critical', 'vacuum_warning',
-                       'vacuum_critical', 'analyze_warning', 'analyze_critical')
-COUNT_THRESHOLDS = ('cancel_warning', 'cancel_critical')
+                       'vacuum_critical', 'analyze_warning', 'analyze_critical',
+                       'horizon_warning', 'horizon_critical')
+COUNT_THRESHOLDS = ('cancel_warning', 'cancel_critical', 'wraparound_warning',
+                    'wraparound_critical')
 
 
 class UsageError(CheckError):
@@ -134,6 +144,20 @@ def _parser():
     log.add_argument('--log-from-start', action='store_true',
                      help='on the first run, count what the log already holds '
                      'instead of starting at its end')
+    horizon = parser.add_argument_group('what holds back vacuum')
+    horizon.add_argument('--horizon-warning', default='1h', metavar='DURATION',
+                         help='age of the oldest session or prepared '
+                         'transaction holding back vacuum before WARNING '
+                         '(default: %(default)s)')
+    horizon.add_argument('--horizon-critical', default='6h', metavar='DURATION',
+                         help='... before CRITICAL (default: %(default)s)')
+    wraparound = parser.add_argument_group('wraparound')
+    wraparound.add_argument('--wraparound-warning', default='50%',
+                            metavar='PERCENT', help='share of the way to '
+                            'wraparound before WARNING (default: %(default)s)')
+    wraparound.add_argument('--wraparound-critical', default='75%',
+                            metavar='PERCENT', help='... before CRITICAL '
+                            '(default: %(default)s)')
     general = parser.add_argument_group('general')
     general.add_argument('--only', metavar='LIST',
                          help='run only these findings (comma-separated: %s)'
@@ -182,9 +206,10 @@ def parse_args(argv=None):
 
 def _count_range(text):
     try:
-        return nagiosplugin.Range(text)
+        # 50% means 50: the percent sign is welcome, not required.
+        return nagiosplugin.Range(text.replace('%', ''))
     except ValueError:
-        raise ValueError("not a count or range of counts: '%s'" % text)
+        raise ValueError("not a number or range of numbers: '%s'" % text)
 
 
 def _finding_names(option, text, default=FINDINGS):
@@ -202,15 +227,19 @@ def _finding_names(option, text, default=FINDINGS):
 def build_check(args, session, databases, deadline):
     findings = args.findings
     check = AutovacuumCheck(
-        AutovacuumSummary(),
+        AutovacuumSummary(args.verbose),
         # Counts that go into perfdata without thresholds of their own.
         nagiosplugin.ScalarContext('count', fmt_metric=None),
         name=CHECK_NAME)
     if 'idle' in findings:
         check.add(IdleTransactions(session),
                   IdleTransactionsContext(args.idle_warning, args.idle_critical))
+    statistics = TableStatistics(databases, args.exclude_tables)
+    if 'horizon' in findings:
+        check.add(HorizonHolders(session, statistics),
+                  HorizonContext(args.horizon_warning, args.horizon_critical),
+                  StaleSlotsContext())
     if 'vacuum' in findings or 'analyze' in findings:
-        statistics = TableStatistics(databases, args.exclude_tables)
         check.add(AutovacuumSwitches(session), AutovacuumSwitchesContext())
         if 'vacuum' in findings:
             check.add(TablesNeedingVacuum(statistics), VacuumOverdueContext(
@@ -218,6 +247,12 @@ def build_check(args, session, databases, deadline):
         if 'analyze' in findings:
             check.add(TablesNeedingAnalyze(statistics), AnalyzeOverdueContext(
                 args.analyze_warning, args.analyze_critical))
+    if 'wraparound' in findings:
+        check.add(Wraparound(session, databases),
+                  WraparoundContext(args.wraparound_warning,
+                                    args.wraparound_critical),
+                  AntiWraparoundBlockedContext())
+    if {'vacuum', 'analyze', 'horizon', 'wraparound'} & set(findings):
         check.add(UnreadableDatabases(databases), UnreadableDatabasesContext())
     if 'cancels' in findings:
         check.add(ServerLogContext())

@@ -9,6 +9,7 @@ statement_timeout, and our application_name unless the user set one.
 from __future__ import unicode_literals
 
 import collections
+import logging
 import os
 import select
 import sys
@@ -20,6 +21,8 @@ import psycopg2.extensions
 from .errors import CheckError
 
 APPLICATION_NAME = 'check_pg_autovacuum'
+# nagiosplugin prints its logger's DEBUG records with -vvv: every query.
+_log = logging.getLogger('nagiosplugin.check_pg_autovacuum')
 OLDEST_SUPPORTED_SERVER = 100000
 
 
@@ -145,6 +148,10 @@ class Session(object):
 
     def rows(self, sql, parameters=None):
         """Run SQL, return its rows as named tuples."""
+        _log.debug('SQL in %s: %s%s', self.database, ' '.join(' '.join(
+            line for line in sql.splitlines()
+            if not line.lstrip().startswith('--')).split()),
+            ' -- %r' % (parameters,) if parameters else '')
         try:
             with self.conn.cursor() as cursor:
                 cursor.execute(sql, parameters)

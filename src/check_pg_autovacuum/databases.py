@@ -50,8 +50,12 @@ class Databases(object):
         sql_for_version(server_version) gives the SQL.  A database that
         fails goes to self.unreadable instead.
         """
+        return self.query_each_of(self.names(), sql_for_version, parameters)
+
+    def query_each_of(self, names, sql_for_version, parameters=None):
+        """query_each, for the databases NAMES only."""
         pending = queue.Queue()
-        for name in self.names():
+        for name in names:
             pending.put(name)
         outcomes = {}  # name -> its rows, or the reason it could not be read
 
@@ -67,13 +71,13 @@ class Databases(object):
         # Our first session stays open: it counts against the limit.
         workers = [threading.Thread(target=visit_databases)
                    for _ in range(max(1, min(self.max_connections - 1,
-                                             len(self.names()))))]
+                                             len(names))))]
         for worker in workers:
             worker.start()
         for worker in workers:
             worker.join()
         rows = []
-        for name in self.names():
+        for name in names:
             if isinstance(outcomes[name], list):
                 rows.extend(outcomes[name])
             else:

@@ -8,7 +8,7 @@ from __future__ import unicode_literals
 
 import nagiosplugin
 
-from . import queries
+from . import queries, words
 from .durations import format_duration
 from .errors import CheckError
 
@@ -68,15 +68,17 @@ class IdleTransactionsContext(nagiosplugin.ScalarContext):
             _plural(len(idle), 'session'),
             format_duration(longest.idle_seconds), longest.pid, longest.database)
 
+    hint = ('what to do: end the session (SELECT pg_terminate_backend(pid)) and '
+            'fix the application that leaves transactions open; '
+            'idle_in_transaction_session_timeout ends such sessions for you')
+
     def detail_lines(self, metric):
         """One line per session, for -v."""
         return [_session_line(s) for s in metric.resource.idle_sessions]
 
 
 def _session_line(session):
-    query = ' '.join((session.last_query or '').split())
-    if len(query) > 80:
-        query = query[:77] + '...'
+    query = words.one_line(session.last_query)
     # An aborted transaction no longer reports when it started.
     if session.transaction_seconds is None:
         transaction = ''

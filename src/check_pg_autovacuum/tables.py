@@ -46,6 +46,9 @@ class AutovacuumSwitches(nagiosplugin.Resource):
 
 class AutovacuumSwitchesContext(nagiosplugin.Context):
 
+    hint = ('what to do: set autovacuum = on and track_counts = on in '
+            'postgresql.conf, then SELECT pg_reload_conf()')
+
     def __init__(self):
         super(AutovacuumSwitchesContext, self).__init__('autovacuum_switches')
 
@@ -136,6 +139,10 @@ class _OverdueContext(nagiosplugin.ScalarContext):
 
 class VacuumOverdueContext(_OverdueContext):
 
+    hint = ('what to do: find what keeps autovacuum from these tables (the '
+            'other findings: old transactions, cancellations); VACUUM them by '
+            'hand meanwhile; re-enable autovacuum where it was disabled')
+
     def __init__(self, warning, critical):
         super(VacuumOverdueContext, self).__init__(
             'vacuum_overdue_max', warning, critical)
@@ -156,6 +163,8 @@ class VacuumOverdueContext(_OverdueContext):
 
 
 class AnalyzeOverdueContext(_OverdueContext):
+
+    hint = 'what to do: ANALYZE these tables; then find why autoanalyze did not'
 
     def __init__(self, warning, critical):
         super(AnalyzeOverdueContext, self).__init__(
@@ -253,6 +262,9 @@ class UnreadableDatabases(nagiosplugin.Resource):
 
 
 class UnreadableDatabasesContext(nagiosplugin.ScalarContext):
+
+    hint = ('what to do: let the monitoring role connect (GRANT CONNECT ON '
+            'DATABASE ...), or leave the database out with --exclude-databases')
 
     def __init__(self):
         super(UnreadableDatabasesContext, self).__init__('databases_unreadable')

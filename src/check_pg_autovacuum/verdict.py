@@ -29,15 +29,33 @@ class AutovacuumCheck(nagiosplugin.Check):
         return self.state.code
 
 
+# The order in which findings of the same state are named: causes first.
+PRIORITY = ('horizon_age_max', 'antiwraparound_blocked', 'idle_in_transaction_max',
+            'autovacuum_cancels', 'replication_slots_stale', 'autovacuum_switches',
+            'wraparound_max', 'vacuum_overdue_max', 'analyze_overdue_max')
+
+
+def _priority(result):
+    name = result.metric.name if result.metric else ''
+    return PRIORITY.index(name) if name in PRIORITY else len(PRIORITY)
+
+
 class AutovacuumSummary(nagiosplugin.Summary):
-    """The first line names the worst finding; -v adds one line per problem."""
+    """The first line names the worst findings, causes first.
+
+    -v adds one line per problem, -vv a line on what to do about each kind
+    of problem.
+    """
+
+    def __init__(self, verbosity=0):
+        self.verbosity = verbosity
 
     def ok(self, results):
         return self.problem(results)
 
     def problem(self, results):
         worst = worst_state(results)
-        shown = [r for r in results if r.state == worst]
+        shown = sorted([r for r in results if r.state == worst], key=_priority)
         if worst != nagiosplugin.Unknown:
             shown += [r for r in results if r.state == nagiosplugin.Unknown]
         # Not str(result): on Python 2 that raises UnicodeEncodeError for
@@ -46,9 +64,15 @@ class AutovacuumSummary(nagiosplugin.Summary):
         return '; '.join(text for text in worded if text)
 
     def verbose(self, results):
+        ordered = sorted(results, key=_priority)
         lines = []
-        for result in results:
+        for result in ordered:
             detail_lines = getattr(result.context, 'detail_lines', None)
             if detail_lines:
                 lines.extend(detail_lines(result.metric))
+        if self.verbosity >= 2:
+            hints = [result.context.hint for result in ordered
+                     if result.state != nagiosplugin.Ok
+                     and getattr(result.context, 'hint', None)]
+            lines.extend(sorted(set(hints), key=hints.index))
         return lines

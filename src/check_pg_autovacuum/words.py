@@ -36,6 +36,12 @@ def ago(seconds):
     return 'never' if seconds is None else '%s ago' % format_duration(seconds)
 
 
+def one_line(text, width=80):
+    """TEXT on one line, cut to WIDTH characters."""
+    flat = ' '.join((text or '').split())
+    return flat if len(flat) <= width else flat[:width - 3] + '...'
+
+
 def capped(lines, what):
     """At most MAX_DETAIL_LINES lines; say how many more there were."""
     if len(lines) <= MAX_DETAIL_LINES:

@@ -50,3 +50,18 @@ def tables_needing_autovacuum(server_version):
 def log_line_prefix(server_version):
     """The server's log_line_prefix, to parse its stderr log (10+)."""
     return _load('log_line_prefix.sql')
+
+
+def horizon_holders(server_version):
+    """Sessions, prepared transactions, slots and standbys holding xmin (10+)."""
+    return _load('horizon_holders.sql')
+
+
+def wraparound(server_version):
+    """Transaction ID and multixact age per database (10+)."""
+    return _load('wraparound.sql')
+
+
+def oldest_tables(server_version):
+    """The three tables with the oldest relfrozenxid in a database (10+)."""
+    return _load('oldest_tables.sql')

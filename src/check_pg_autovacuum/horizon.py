@@ -1,0 +1,157 @@
+"""What holds the xmin horizon: why autovacuum runs and achieves nothing.
+
+Vacuum may remove a dead row only when nothing can still see it: no open
+transaction or snapshot (sessions), no prepared transaction, no replication
+slot, no standby with hot_standby_feedback.  The oldest of these holds the
+horizon.  A table that needs vacuum although autovacuum went over it after
+that holder began is autovacuum *ineffective*: it will keep bloating until
+the holder lets go, however often autovacuum runs.
+
+Sessions and prepared transactions hold back only their own database;
+replication slots and standbys hold back every database.
+"""
+from __future__ import unicode_literals
+
+import nagiosplugin
+
+from . import queries, words
+from .durations import format_duration
+from .tables import dead_ratio, qualified_name
+
+CLUSTER_WIDE = ('replication slot', 'standby')
+
+
+class HorizonHolders(nagiosplugin.Resource):
+    """The holders of the horizon, oldest first, and the tables behind them."""
+
+    def __init__(self, session, statistics=None):
+        self.session = session
+        self.statistics = statistics
+        self.holders = []
+        self.oldest = None
+        self.tables_behind = []
+        self.ineffective = []
+        self.stale_slots = []
+
+    def probe(self):
+        self.holders = self.session.rows(
+            queries.horizon_holders(self.session.server_version))
+        timed = [h for h in self.holders if h.seconds is not None]
+        self.oldest = max(timed, key=lambda h: h.seconds) if timed else None
+        self.stale_slots = [h for h in self.holders
+                            if h.kind == 'replication slot' and h.state == 'inactive']
+        if self.oldest is not None and self.statistics is not None:
+            self._tables_behind(self.oldest)
+        xid_ages = [h.xid_age for h in self.holders if h.xid_age is not None]
+        return [
+            nagiosplugin.Metric('horizon_age_max',
+                                self.oldest.seconds if self.oldest else 0, 's',
+                                min=0, context='horizon_age_max'),
+            nagiosplugin.Metric('horizon_xid_age_max', max(xid_ages or [0]),
+                                min=0, context='count'),
+            nagiosplugin.Metric('tables_vacuum_ineffective',
+                                len(self.ineffective), min=0, context='count'),
+            nagiosplugin.Metric('replication_slots_stale', len(self.stale_slots),
+                                min=0, context='replication_slots_stale'),
+        ]
+
+    def _tables_behind(self, holder):
+        """Tables with dead rows past the trigger that HOLDER keeps."""
+        self.tables_behind = sorted(
+            [t for t in self.statistics.tables() if t.dead_rows_past_trigger
+             and (holder.kind in CLUSTER_WIDE or t.database == holder.database)],
+            key=lambda t: -t.n_dead_tup)
+        # Autovacuum went over these after the holder began: in vain.
+        self.ineffective = [t for t in self.tables_behind
+                            if t.last_autovacuum_seconds is not None
+                            and t.last_autovacuum_seconds < holder.seconds]
+
+
+def describe_holder(holder):
+    """'pid 18915 (abc-hans, app zodb-app) idle in transaction 11h46m'."""
+    if holder.kind == 'session':
+        where = ', '.join(part for part in (
+            holder.database, holder.application_name and
+            'app %s' % holder.application_name) if part)
+        doing = holder.state or holder.backend_type or 'session'
+        if holder.backend_type and holder.backend_type != 'client backend':
+            doing = holder.backend_type
+        return 'pid %s (%s) %s %s' % (holder.holder, where, doing,
+                                     format_duration(holder.seconds))
+    if holder.kind == 'prepared transaction':
+        return "prepared transaction '%s' (%s) open %s" % (
+            holder.holder, holder.database, format_duration(holder.seconds))
+    return '%s %s (%s transactions old)' % (
+        holder.kind, holder.holder, words.count(holder.xid_age or 0))
+
+
+class HorizonContext(nagiosplugin.ScalarContext):
+    """Judges the oldest holder's age; names it and the tables behind it."""
+
+    def __init__(self, warning, critical):
+        super(HorizonContext, self).__init__('horizon_age_max', warning, critical)
+
+    def evaluate(self, metric, resource):
+        result = super(HorizonContext, self).evaluate(metric, resource)
+        return self.result_cls(result.state, None, metric)
+
+    def describe(self, metric):
+        resource = metric.resource
+        if resource.oldest is None:
+            return 'nothing holds back vacuum'
+        text = '%s holds back vacuum' % describe_holder(resource.oldest)
+        behind = resource.tables_behind
+        if behind:
+            worst = behind[0]
+            text += '; %s bloating behind it (%s %s)' % (
+                words.plural(len(behind), 'table'), worst.table_name,
+                _dead_text(worst))
+        return text
+
+    def detail_lines(self, metric):
+        resource = metric.resource
+        lines = ['holds back vacuum: %s, xmin %s transactions old%s' % (
+            describe_holder(h), words.exact(h.xid_age or 0),
+            '; last query: %s' % words.one_line(h.last_query)
+            if h.last_query else '') for h in resource.holders]
+        lines += ['autovacuum ineffective: %s still has %s dead rows although '
+                  'autovacuumed %s; cause: %s' % (
+                      qualified_name(t), words.exact(t.n_dead_tup),
+                      words.ago(t.last_autovacuum_seconds),
+                      describe_holder(resource.oldest))
+                  for t in resource.ineffective]
+        return words.capped(lines, 'holders and tables')
+
+    hint = ('what to do: end the holder (pg_terminate_backend(pid), COMMIT or '
+            'ROLLBACK PREPARED, pg_drop_replication_slot) and fix the '
+            'application; set idle_in_transaction_session_timeout')
+
+
+def _dead_text(table):
+    ratio = dead_ratio(table)
+    return '%dx dead' % ratio if ratio >= 1 else '%s dead rows' % words.count(
+        table.n_dead_tup)
+
+
+class StaleSlotsContext(nagiosplugin.ScalarContext):
+    """An inactive replication slot keeps its xmin forever: WARNING."""
+
+    def __init__(self):
+        super(StaleSlotsContext, self).__init__('replication_slots_stale')
+
+    def evaluate(self, metric, resource):
+        state = nagiosplugin.Warn if metric.value else nagiosplugin.Ok
+        return self.result_cls(state, None, metric)
+
+    def describe(self, metric):
+        slots = metric.resource.stale_slots
+        if not slots:
+            return None
+        return 'inactive %s hold%s back vacuum (%s)' % (
+            words.plural(len(slots), 'replication slot'),
+            's' if len(slots) == 1 else '',
+            ', '.join('%s, %s transactions' % (s.holder, words.count(s.xid_age or 0))
+                      for s in slots[:3]))
+
+    hint = ('what to do: drop a replication slot nobody uses any more: '
+            'SELECT pg_drop_replication_slot(name)')

@@ -1,0 +1,33 @@
+-- Everything that keeps old row versions alive: vacuum may remove a dead row
+-- only when no transaction, prepared transaction, replication slot or
+-- standby (hot_standby_feedback) can still see it.  Each holder with the
+-- age of what it holds, in transactions, and since when, where that is
+-- known (slots and standbys keep no time).
+SELECT 'session' AS kind, pid::text AS holder, datname AS database,
+       usename AS user_name, application_name, state,
+       greatest(age(backend_xid), age(backend_xmin)) AS xid_age,
+       floor(extract(epoch FROM now() - coalesce(xact_start, query_start, backend_start)))::bigint
+         AS seconds,
+       floor(extract(epoch FROM now() - state_change))::bigint AS state_seconds,
+       backend_type, query AS last_query
+  FROM pg_stat_activity
+ WHERE (backend_xid IS NOT NULL OR backend_xmin IS NOT NULL)
+   AND pid <> pg_backend_pid()
+UNION ALL
+SELECT 'prepared transaction', gid, database, owner, NULL, NULL,
+       age(transaction),
+       floor(extract(epoch FROM now() - prepared))::bigint, NULL, NULL, NULL
+  FROM pg_prepared_xacts
+UNION ALL
+SELECT 'replication slot', slot_name, database, NULL, plugin,
+       CASE WHEN active THEN 'active' ELSE 'inactive' END,
+       greatest(age(xmin), age(catalog_xmin)), NULL, NULL, slot_type, NULL
+  FROM pg_replication_slots
+ WHERE xmin IS NOT NULL OR catalog_xmin IS NOT NULL
+UNION ALL
+SELECT 'standby', coalesce(host(client_addr), 'local') || ' ' || application_name,
+       NULL, usename, application_name, state, age(backend_xmin), NULL, NULL,
+       NULL, NULL
+  FROM pg_stat_replication
+ WHERE backend_xmin IS NOT NULL
+ ORDER BY xid_age DESC NULLS LAST, seconds DESC NULLS LAST

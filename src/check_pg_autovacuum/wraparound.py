@@ -1,0 +1,101 @@
+"""Transaction ID wraparound: the one thing autovacuum must never fall behind on.
+
+A database whose oldest unfrozen transaction ID (or multixact) is 2^31
+behind the newest stops accepting writes.  Autovacuum freezes tables long
+before that -- unless it cannot: an anti-wraparound autovacuum that waits
+for a lock is the worst case, since nothing else will freeze that table.
+"""
+from __future__ import unicode_literals
+
+import nagiosplugin
+
+from . import queries, words
+
+
+class Wraparound(nagiosplugin.Resource):
+    """Each database's distance to wraparound, the closest first."""
+
+    def __init__(self, session, databases):
+        self.session = session
+        self.databases = databases
+        self.ages = []
+        self.blocked = []
+        self.oldest_tables = []
+
+    def probe(self):
+        checked = set(self.databases.names())  # --databases, no templates
+        self.ages = [age for age in self.session.rows(
+            queries.wraparound(self.session.server_version))
+            if age.database in checked]
+        self.blocked = [a for a in self.ages if a.blocked_antiwraparound]
+        worst = words.perfdata_number(self.ages[0].percent) if self.ages else 0
+        return [
+            nagiosplugin.Metric('wraparound_max', worst, '%', min=0, max=100,
+                                context='wraparound_max'),
+            nagiosplugin.Metric('antiwraparound_blocked', len(self.blocked),
+                                min=0, context='antiwraparound_blocked'),
+        ]
+
+    def oldest_tables_of(self, database):
+        """The tables that hold DATABASE's age, for -v (one query there)."""
+        if database not in self.databases.names():
+            return []  # template0, or filtered out by --databases
+        return self.databases.query_each_of([database], queries.oldest_tables)
+
+
+class WraparoundContext(nagiosplugin.ScalarContext):
+
+    def __init__(self, warning, critical):
+        super(WraparoundContext, self).__init__('wraparound_max', warning, critical)
+
+    def evaluate(self, metric, resource):
+        result = super(WraparoundContext, self).evaluate(metric, resource)
+        return self.result_cls(result.state, None, metric)
+
+    def describe(self, metric):
+        if not metric.resource.ages:
+            return None
+        worst = metric.resource.ages[0]
+        return 'database %s is %s%% of the way to wraparound (%s transactions)' % (
+            worst.database, words.perfdata_number(worst.percent),
+            words.count(max(worst.xid_age, worst.multixact_age)))
+
+    def detail_lines(self, metric):
+        resource = metric.resource
+        lines = []
+        for age in resource.ages:
+            if not self.warning.match(age.percent) or \
+                    not self.critical.match(age.percent):
+                lines.append('%s: %s%% to wraparound (xid age %s, multixact '
+                             'age %s)' % (age.database,
+                                          words.perfdata_number(age.percent),
+                                          words.exact(age.xid_age),
+                                          words.exact(age.multixact_age)))
+                for table in resource.oldest_tables_of(age.database):
+                    lines.append('  %s.%s.%s: relfrozenxid %s transactions old'
+                                 % (table.database, table.schema,
+                                    table.table_name, words.exact(table.xid_age)))
+        return lines
+
+    hint = ('what to do: VACUUM (FREEZE, VERBOSE) the oldest tables of that '
+            'database; make sure nothing blocks or cancels autovacuum there')
+
+
+class AntiWraparoundBlockedContext(nagiosplugin.ScalarContext):
+
+    def __init__(self):
+        super(AntiWraparoundBlockedContext, self).__init__('antiwraparound_blocked')
+
+    def evaluate(self, metric, resource):
+        state = nagiosplugin.Critical if metric.value else nagiosplugin.Ok
+        return self.result_cls(state, None, metric)
+
+    def describe(self, metric):
+        blocked = metric.resource.blocked
+        if not blocked:
+            return None
+        return 'anti-wraparound autovacuum blocked in %s (pid %s)' % (
+            blocked[0].database, blocked[0].blocked_antiwraparound)
+
+    hint = ('what to do: end the session that blocks the anti-wraparound '
+            'autovacuum (pg_terminate_backend); it must finish')
