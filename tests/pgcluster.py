@@ -140,6 +140,7 @@ class Cluster(object):
             'full_page_writes': 'off',
             'autovacuum_naptime': '1',
             'max_prepared_transactions': '10',
+            'wal_level': 'logical',  # logical slots hold catalog_xmin
             'password_encryption': "'scram-sha-256'",
             'lc_messages': "'C'",
             'log_line_prefix': "'%m [%p] %q%u@%d '",

@@ -147,8 +147,8 @@ class StaleSlotsContext(nagiosplugin.ScalarContext):
         slots = metric.resource.stale_slots
         if not slots:
             return None
-        return 'inactive %s hold%s back vacuum (%s)' % (
-            words.plural(len(slots), 'replication slot'),
+        return '%s hold%s back vacuum (%s)' % (
+            words.plural(len(slots), 'inactive replication slot'),
             's' if len(slots) == 1 else '',
             ', '.join('%s, %s transactions' % (s.holder, words.count(s.xid_age or 0))
                       for s in slots[:3]))

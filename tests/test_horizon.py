@@ -1,0 +1,168 @@
+# -*- coding: utf-8 -*-
+"""What holds back vacuum, for real: sessions, prepared transactions, slots."""
+from __future__ import unicode_literals
+
+import re
+import threading
+import time
+
+import pytest
+
+from check_pg_autovacuum import queries
+from check_pg_autovacuum.connection import Deadline, Session, conninfo
+from scenarios import database, idle_in_transaction
+
+
+def horizon(plugin, *args):
+    return plugin('--only', 'horizon', '--horizon-critical', '1h', *args)
+
+
+def test_nothing_holds_back_vacuum(plugin):
+    result = horizon(plugin)
+    assert result.returncode == 0, result
+    assert result.stdout == (
+        'AUTOVACUUM OK - nothing holds back vacuum | databases_unreadable=0;;;0 '
+        'horizon_age_max=0s;3600;3600;0 horizon_xid_age_max=0;;;0 '
+        'replication_slots_stale=0;;;0 tables_vacuum_ineffective=0;;;0\n')
+
+
+def test_a_session_idle_in_transaction_holds_the_horizon(plugin, cluster):
+    with database(cluster, 'abc-hans'):
+        with idle_in_transaction(cluster, dbname='abc-hans', idle_for=1.1) as pid:
+            result = horizon(plugin, '--horizon-warning', '0', '-v')
+    assert result.returncode == 1, result
+    lines = result.stdout.splitlines()
+    assert re.match(r'AUTOVACUUM WARNING - pid %d \(abc-hans, app zodb-app\) idle '
+                    r'in transaction 1s holds back vacuum$' % pid, lines[0]), lines
+    assert re.match(r'holds back vacuum: pid %d \(abc-hans, app zodb-app\) idle in '
+                    r'transaction 1s, xmin \d+ transactions old; last query: '
+                    r'SELECT txid_current\(\)$' % pid, lines[1]), lines
+
+
+def test_a_long_query_holds_the_horizon(plugin, cluster):
+    sleeper = cluster.connect(application_name='report')
+    query = threading.Thread(target=lambda: sleeper.cursor().execute(
+        'SELECT pg_sleep(3)'))
+    query.start()
+    try:
+        time.sleep(1.2)
+        result = horizon(plugin, '--horizon-warning', '0')
+    finally:
+        query.join()
+        sleeper.close()
+    assert result.returncode == 1, result
+    assert re.match(r'AUTOVACUUM WARNING - pid \d+ \(postgres, app report\) active '
+                    r'1s holds back vacuum \|', result.stdout), result.stdout
+
+
+def test_a_forgotten_prepared_transaction_holds_the_horizon(plugin, cluster):
+    conn = cluster.connect()
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute('BEGIN')
+            cursor.execute('SELECT txid_current()')
+            cursor.execute("PREPARE TRANSACTION 'forgotten'")
+        time.sleep(1.1)
+        result = horizon(plugin, '--horizon-warning', '0', '-vv')
+    finally:
+        cluster.execute("ROLLBACK PREPARED 'forgotten'")
+        conn.close()
+    assert result.returncode == 1, result
+    lines = result.stdout.splitlines()
+    assert lines[0] == ("AUTOVACUUM WARNING - prepared transaction 'forgotten' "
+                        "(postgres) open 1s holds back vacuum")
+    assert lines[2] == (
+        'what to do: end the holder (pg_terminate_backend(pid), COMMIT or '
+        'ROLLBACK PREPARED, pg_drop_replication_slot) and fix the application; '
+        'set idle_in_transaction_session_timeout')
+
+
+def test_an_inactive_replication_slot_holds_the_horizon(plugin, cluster):
+    cluster.execute("SELECT pg_create_logical_replication_slot('stale_slot', "
+                    "'pgoutput')")
+    try:
+        result = horizon(plugin, '-v')
+    finally:
+        cluster.execute("SELECT pg_drop_replication_slot('stale_slot')")
+    assert result.returncode == 1, result
+    lines = result.stdout.splitlines()
+    assert re.match(r'AUTOVACUUM WARNING - 1 inactive replication slot holds back '
+                    r'vacuum \(stale_slot, \d+ transactions\)$', lines[0]), lines
+    assert re.match(r'holds back vacuum: replication slot stale_slot \(\d+ '
+                    r'transactions old\), xmin \d+ transactions old$', lines[1]), lines
+
+
+def test_autovacuum_runs_in_vain_behind_an_old_transaction(plugin, cluster):
+    with database(cluster, 'bloating') as db:
+        cluster.execute('CREATE TABLE object_state (id int) WITH '
+                        '(autovacuum_vacuum_threshold = 10, '
+                        'autovacuum_vacuum_scale_factor = 0)', dbname=db)
+        with idle_in_transaction(cluster, dbname=db, idle_for=1.1) as pid:
+            cluster.execute('INSERT INTO object_state SELECT generate_series(1, '
+                            '1000); DELETE FROM object_state WHERE id > 100',
+                            dbname=db)
+            _wait_for_autovacuum(cluster, db, 'object_state')
+            result = horizon(plugin, '--horizon-warning', '0', '-v',
+                             '--databases', '^bloating$')
+    assert result.returncode == 1, result
+    lines = result.stdout.splitlines()
+    assert re.match(r'AUTOVACUUM WARNING - pid %d \(bloating, app zodb-app\) idle in '
+                    r'transaction \d+s holds back vacuum; 1 table bloating behind it '
+                    r'\(object_state 9x dead\)$' % pid, lines[0]), lines
+    assert re.match(r'autovacuum ineffective: bloating.public.object_state still '
+                    r'has 900 dead rows although autovacuumed \d+s ago; cause: pid '
+                    r'%d ' % pid, lines[2]), lines
+    assert 'tables_vacuum_ineffective=1;' in result.stdout
+
+
+def _wait_for_autovacuum(cluster, db, table, timeout=30):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        done = cluster.execute('SELECT autovacuum_count, n_dead_tup FROM '
+                               'pg_stat_user_tables WHERE relname = %s',
+                               (table,), dbname=db)
+        if done and done[0][0] > 0 and done[0][1] == 900:
+            return
+        time.sleep(0.2)
+    raise AssertionError('autovacuum never ran on %s: %r' % (table, done))
+
+
+def test_wraparound_names_the_database_and_its_oldest_tables(plugin, cluster):
+    age = cluster.execute("SELECT age(datfrozenxid) FROM pg_database "
+                          "WHERE datname = 'postgres'")[0][0]
+    result = plugin('--only', 'wraparound', '--databases', '^postgres$',
+                    '--wraparound-warning', '@0:100', '-v')
+    assert result.returncode == 1, result
+    lines = result.stdout.splitlines()
+    assert re.match(r'AUTOVACUUM WARNING - database postgres is 0%% of the way to '
+                    r'wraparound \(%d transactions\)$' % age, lines[0]), lines
+    assert re.match(r'postgres: 0%% to wraparound \(xid age %s, multixact age \d+\)$'
+                    % '{0:,}'.format(age), lines[1]), lines
+    assert len([l for l in lines if re.match(r'  postgres\.\w+\.\w+: relfrozenxid '
+                                             r'[\d,]+ transactions old$', l)]) == 3
+    assert 'wraparound_max=0%;@100;75;0;100' in lines[-1]
+
+
+def test_wraparound_arithmetic(cluster):
+    # The share is of 2^31, the distance at which the server stops writes.
+    settings = conninfo(host=cluster.host, port=cluster.port, user='postgres',
+                        dbname='postgres')
+    session = Session(settings, Deadline(30))
+    try:
+        for row in session.rows(queries.wraparound(session.server_version)):
+            oldest = max(row.xid_age, row.multixact_age)
+            assert row.percent == round(100.0 * oldest / 2 ** 31, 2)
+    finally:
+        session.close()
+
+
+@pytest.mark.parametrize('text, inside', [('50%', 50), ('50', 50), ('@10:20%', 15)])
+def test_percent_thresholds_take_the_sign_or_not(text, inside):
+    from check_pg_autovacuum.cli import _count_range
+    assert _count_range(text).match(inside) != text.startswith('@')
+
+
+def test_sql_with_vvv(plugin):
+    result = plugin('--only', 'idle', '-vvv')
+    assert re.search(r'^SQL in postgres: SELECT pid, datname AS database, ',
+                     result.stdout, re.M), result.stdout
