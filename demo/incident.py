@@ -1,9 +1,10 @@
 """make demo: the incident this plugin exists for, in a throwaway cluster.
 
-An application opens a transaction at start-up and never finishes it.  The
-check says OK before, and CRITICAL while that session sits idle in
-transaction.  The real incident ran for 11 hours; the demo uses thresholds
-of seconds so that it takes a few.
+A customer's database got slow; no table had ever been autovacuumed.  One
+component of the application opened a transaction at start-up and never
+finished it, and another took LOCK TABLE ... IN EXCLUSIVE MODE so often that
+autovacuum kept being cancelled.  Here both happen again, in a minute
+instead of eleven hours, so the thresholds are seconds instead of hours.
 
 Usage: bin/py demo/incident.py bin/check_pg_autovacuum
 """
@@ -12,12 +13,19 @@ from __future__ import print_function
 import os
 import subprocess
 import sys
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'tests'))
 
-from pgcluster import Cluster  # noqa: E402
+from pgcluster import LOGGING_COLLECTOR, Cluster  # noqa: E402
+from scenarios import lock_table_repeatedly  # noqa: E402
+
+THRESHOLDS = ['--idle-warning', '5s', '--idle-critical', '10s',
+              '--horizon-warning', '5s', '--horizon-critical', '10s',
+              '--vacuum-warning', '5s', '--vacuum-critical', '10s',
+              '--cancel-warning', '0', '--cancel-critical', '1']
 
 
 def say(text):
@@ -25,40 +33,83 @@ def say(text):
     sys.stdout.flush()
 
 
-def run_check(plugin, cluster, *args):
+def sql(cluster, statement, dbname='abc-hans'):
+    print('    ' + statement)
+    cluster.execute(statement, dbname=dbname)
+
+
+def run_check(plugin, cluster, state_file, *args):
     command = [plugin, '-H', cluster.host, '-p', str(cluster.port),
-               '-U', 'postgres', '-d', 'abc-hans'] + list(args)
+               '-U', 'postgres', '-d', 'abc-hans', '--logfile',
+               os.path.join(cluster.datadir, 'log', 'postgresql-*.log'),
+               '--state-file', state_file] + THRESHOLDS + list(args)
     print('$ ' + ' '.join(command))
     sys.stdout.flush()
     returncode = subprocess.call(command)
     print('(exit code %d)' % returncode)
 
 
+def write_repeatedly(cluster, seconds):
+    """The application at work: rows of both busy tables updated all the time."""
+    conn = cluster.connect('abc-hans', application_name='zodb-app writer')
+    deadline = time.time() + seconds
+    step = 0
+    with conn.cursor() as cursor:
+        while time.time() < deadline:
+            cursor.execute("UPDATE object_state SET state = state || 'x' "
+                           "WHERE zoid %% 10 = %s", (step % 10,))
+            cursor.execute("UPDATE blob_chunk SET chunk = chunk || 'y' "
+                           "WHERE chunk_id %% 10 = %s", (step % 10,))
+            step += 1
+            time.sleep(0.5)
+    conn.close()
+
+
 def main(plugin):
-    cluster = Cluster()
-    say('Starting a throwaway PostgreSQL in %s, port %d'
+    cluster = Cluster(settings=LOGGING_COLLECTOR)
+    state_file = os.path.join(cluster.base, 'check-state.json')
+    say('A throwaway PostgreSQL in %s, port %d, with logging_collector on'
         % (cluster.base, cluster.port))
     cluster.start()
     try:
         cluster.execute('CREATE DATABASE "abc-hans"')
-        cluster.execute('CREATE TABLE object_state (zoid bigint PRIMARY KEY, '
-                        'state bytea)', dbname='abc-hans')
-        say('Before the application starts: all is well')
-        run_check(plugin, cluster, '--idle-warning', '2s', '--idle-critical', '4s')
+        say('The application database: two busy tables, a few quiet ones')
+        sql(cluster, 'CREATE TABLE object_state (zoid int PRIMARY KEY, state text) '
+            'WITH (autovacuum_vacuum_cost_delay = 100, '
+            'autovacuum_vacuum_cost_limit = 1)  -- a big table: vacuum takes long')
+        sql(cluster, "INSERT INTO object_state SELECT g, 'state' FROM "
+            "generate_series(1, 50000) g")
+        sql(cluster, 'CREATE TABLE blob_chunk (chunk_id int PRIMARY KEY, chunk text)')
+        sql(cluster, "INSERT INTO blob_chunk SELECT g, 'chunk' FROM "
+            "generate_series(1, 20000) g")
+        for quiet in ('users', 'settings', 'audit_2019'):
+            sql(cluster, 'CREATE TABLE %s (id int PRIMARY KEY)' % quiet)
+        sql(cluster, 'VACUUM ANALYZE  -- a fresh restore, vacuumed once')
+        time.sleep(1.5)
 
-        say('The application starts; one component opens a transaction '
-            'and never finishes it:\n    BEGIN; SELECT txid_current();  '
-            '-- and then nothing')
-        app = cluster.connect('abc-hans', application_name='zodb-app')
-        with app.cursor() as cursor:
+        say('Before the application starts: all is well')
+        run_check(plugin, cluster, state_file)
+
+        say('The application starts.  One component opens a transaction and '
+            'never finishes it:\n    BEGIN; SELECT txid_current();  -- and then '
+            'nothing, for hours\nanother updates rows all the time, and a third '
+            'takes, again and again:\n    LOCK TABLE object_state IN EXCLUSIVE MODE')
+        forgotten = cluster.connect('abc-hans', application_name='zodb-app')
+        with forgotten.cursor() as cursor:
             cursor.execute('BEGIN')
             cursor.execute('SELECT txid_current()')
-        time.sleep(5)
+        writer = threading.Thread(target=write_repeatedly, args=(cluster, 25))
+        locker = threading.Thread(target=lock_table_repeatedly,
+                                  args=(cluster, 'abc-hans', 'object_state', 25))
+        writer.start()
+        locker.start()
+        time.sleep(20)
 
-        say('Five seconds later (thresholds: 2s warning, 4s critical)')
-        run_check(plugin, cluster, '-v', '--idle-warning', '2s',
-                  '--idle-critical', '4s')
-        app.close()
+        say('Twenty seconds later (thresholds in seconds, not hours)')
+        run_check(plugin, cluster, state_file, '-vv')
+        writer.join()
+        locker.join()
+        forgotten.close()
     finally:
         say('Removing the throwaway cluster')
         cluster.stop()

@@ -75,6 +75,15 @@ def _server_account():
                        'OS user exists to run the server')
 
 
+# The server writes and rotates its own log, and autovacuum is quick to
+# start and quick to be cancelled: what the log tests and the demo need.
+LOGGING_COLLECTOR = {
+    'logging_collector': 'on', 'log_directory': "'log'",
+    'log_filename': "'postgresql-%Y-%m-%d_%H%M%S.log'",
+    'log_rotation_age': '0', 'log_rotation_size': '0',
+    'deadlock_timeout': "'100ms'", 'autovacuum_naptime': '1',
+    'log_autovacuum_min_duration': '0'}
+
 HBA = """\
 local   all  all                          trust
 host    all  pwuser    127.0.0.1/32       scram-sha-256

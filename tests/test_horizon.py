@@ -108,7 +108,7 @@ def test_autovacuum_runs_in_vain_behind_an_old_transaction(plugin, cluster):
     lines = result.stdout.splitlines()
     assert re.match(r'AUTOVACUUM WARNING - pid %d \(bloating, app zodb-app\) idle in '
                     r'transaction \d+s holds back vacuum; 1 table bloating behind it '
-                    r'\(object_state 9x dead\)$' % pid, lines[0]), lines
+                    r'\(object_state 900 dead rows, 9.0x live\)$' % pid, lines[0]), lines
     assert re.match(r'autovacuum ineffective: bloating.public.object_state still '
                     r'has 900 dead rows although autovacuumed \d+s ago; cause: pid '
                     r'%d ' % pid, lines[2]), lines

@@ -11,7 +11,7 @@ import threading
 
 import pytest
 
-from pgcluster import Cluster
+from pgcluster import LOGGING_COLLECTOR, Cluster
 from scenarios import lock_table_repeatedly, table_autovacuum_crawls_through
 
 CANCEL_LINE = b'ERROR:  canceling autovacuum task'
@@ -19,12 +19,7 @@ CANCEL_LINE = b'ERROR:  canceling autovacuum task'
 
 @pytest.fixture(scope='module')
 def logging_cluster():
-    server = Cluster(settings={
-        'logging_collector': 'on', 'log_directory': "'log'",
-        'log_filename': "'postgresql-%Y-%m-%d_%H%M%S.log'",
-        'log_rotation_age': '0', 'log_rotation_size': '0',
-        'deadlock_timeout': "'100ms'", 'autovacuum_naptime': '1',
-        'log_autovacuum_min_duration': '0'})
+    server = Cluster(settings=LOGGING_COLLECTOR)
     try:
         server.start()
         yield server

@@ -16,7 +16,7 @@ import nagiosplugin
 
 from . import queries, words
 from .durations import format_duration
-from .tables import dead_ratio, qualified_name
+from .tables import qualified_name, ratio_text
 
 CLUSTER_WIDE = ('replication slot', 'standby')
 
@@ -103,9 +103,9 @@ class HorizonContext(nagiosplugin.ScalarContext):
         behind = resource.tables_behind
         if behind:
             worst = behind[0]
-            text += '; %s bloating behind it (%s %s)' % (
+            text += '; %s bloating behind it (%s %s dead rows, %s)' % (
                 words.plural(len(behind), 'table'), worst.table_name,
-                _dead_text(worst))
+                words.count(worst.n_dead_tup), ratio_text(worst))
         return text
 
     def detail_lines(self, metric):
@@ -125,12 +125,6 @@ class HorizonContext(nagiosplugin.ScalarContext):
     hint = ('what to do: end the holder (pg_terminate_backend(pid), COMMIT or '
             'ROLLBACK PREPARED, pg_drop_replication_slot) and fix the '
             'application; set idle_in_transaction_session_timeout')
-
-
-def _dead_text(table):
-    ratio = dead_ratio(table)
-    return '%dx dead' % ratio if ratio >= 1 else '%s dead rows' % words.count(
-        table.n_dead_tup)
 
 
 class StaleSlotsContext(nagiosplugin.ScalarContext):

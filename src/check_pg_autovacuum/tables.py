@@ -198,19 +198,25 @@ def _waiting(never, seconds, done):
     return 'last %s %s ago' % (done, format_duration(seconds))
 
 
-def _ratio_text(table):
+def _since_statistics(never, seconds):
+    """For a table never vacuumed: how long statistics have been kept."""
+    return '; statistics began %s ago' % format_duration(seconds) if never else ''
+
+
+def ratio_text(table, of='live'):
+    """'10x live', '3.7x live', '50% of live'."""
     ratio = dead_ratio(table)
     if ratio >= 10:
-        return '%dx live' % ratio
+        return '%dx %s' % (ratio, of)
     if ratio >= 1:
-        return '%.1fx live' % ratio
-    return '%d%% of live' % (ratio * 100)
+        return '%.1fx %s' % (ratio, of)
+    return '%d%% of %s' % (ratio * 100, of)
 
 
 def _vacuum_summary(table):
     if table.dead_rows_past_trigger:
         what = '%s dead rows, %s' % (words.count(table.n_dead_tup),
-                                     _ratio_text(table))
+                                     ratio_text(table))
     else:
         what = '%s rows inserted' % words.count(table.n_ins_since_vacuum)
     disabled = '' if table.autovacuum_enabled else ', autovacuum disabled'
@@ -229,24 +235,23 @@ def _vacuum_detail(table):
         reasons.append('%s rows inserted (trigger %s)' % (
             words.exact(table.n_ins_since_vacuum),
             words.exact(table.insert_trigger)))
-    return '%s needs vacuum: %s; last autovacuum %s, last vacuum %s; %s%s' % (
+    return '%s needs vacuum: %s; last autovacuum %s, last vacuum %s%s%s' % (
         qualified_name(table), ', '.join(reasons),
         words.ago(table.last_autovacuum_seconds),
         words.ago(table.last_vacuum_seconds),
-        _waiting(table.never_vacuumed, table.vacuum_waiting_seconds, 'vacuumed'),
+        _since_statistics(table.never_vacuumed, table.vacuum_waiting_seconds),
         '' if table.autovacuum_enabled else
         '; autovacuum disabled for this table')
 
 
 def _analyze_detail(table):
     return '%s needs analyze: %s rows changed (trigger %s); last autoanalyze %s, ' \
-        'last analyze %s; %s' % (
+        'last analyze %s%s' % (
             qualified_name(table), words.exact(table.n_mod_since_analyze),
             words.exact(table.analyze_trigger),
             words.ago(table.last_autoanalyze_seconds),
             words.ago(table.last_analyze_seconds),
-            _waiting(table.never_analyzed, table.analyze_waiting_seconds,
-                     'analyzed'))
+            _since_statistics(table.never_analyzed, table.analyze_waiting_seconds))
 
 
 class UnreadableDatabases(nagiosplugin.Resource):
