@@ -5,24 +5,31 @@
 PYTHON3 ?= python3
 PYTHON27 ?= $(shell tools/find-python2.7)
 
-.PHONY: all demo test test-py3 test-py27 build-py3 build-py27 clean
+.PHONY: all demo readme test test-py3 test-py27 build-py3 build-py27 clean
 
 all: build-py3
 
+# bootstrap leaves an unchanged bin/buildout alone: touch it for make.
 bin/buildout: bootstrap.py buildout.cfg
 	$(PYTHON3) bootstrap.py
+	touch $@
 
 build-py3: bin/buildout
 	bin/buildout -q
 
 py27/bin/buildout: bootstrap.py buildout.cfg buildout-2.x.cfg
 	$(PYTHON27) bootstrap.py -c buildout-2.x.cfg
+	touch $@
 
 build-py27: py27/bin/buildout
 	py27/bin/buildout -q -c buildout-2.x.cfg
 
 demo: build-py3
 	bin/py demo/incident.py bin/check_pg_autovacuum
+
+# README's reference section is --help, pasted by this target.
+readme: build-py3
+	tools/readme-reference
 
 # Both interpreters run even when the first fails; either failing fails.
 test:
