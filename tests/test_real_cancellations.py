@@ -68,3 +68,67 @@ def test_every_cancellation_counted_once_across_rotations(logging_cluster,
     assert written > 0, 'the scenario cancelled no autovacuum run'
     assert total == written
     assert len(glob.glob(pattern)) > 1, 'the log never rotated'
+
+
+def test_the_same_over_sql_as_a_least_privileged_role(logging_cluster, plugin,
+                                                      tmpdir):
+    cluster = logging_cluster
+    cluster.execute('CREATE ROLE logreader LOGIN IN ROLE pg_monitor')
+    state = str(tmpdir.join('state.json'))
+
+    def via_sql():
+        result = plugin('--only', 'cancels', '--log-via-sql', '--state-file',
+                        state, '-U', 'logreader',
+                        env={'PGPORT': str(cluster.port), 'PGHOST': cluster.host})
+        assert result.stderr == '', result
+        return result
+
+    try:
+        refused = via_sql()
+        assert refused.returncode == 3, refused
+        if 'pg_current_logfile' in refused.stdout:  # not pg_monitor's on 15
+            assert refused.stdout == (
+                'AUTOVACUUM UNKNOWN - server log: query failed: permission denied '
+                'for function pg_current_logfile; run: GRANT pg_monitor TO '
+                '"logreader"; GRANT EXECUTE ON FUNCTION pg_current_logfile(text) '
+                'TO "logreader"\n')
+            cluster.execute('GRANT EXECUTE ON FUNCTION pg_current_logfile(text) '
+                            'TO logreader')
+            refused = via_sql()
+        assert refused.stdout == (
+            'AUTOVACUUM UNKNOWN - server log: query failed: permission denied '
+            'for function pg_read_binary_file; run: GRANT EXECUTE ON FUNCTION '
+            'pg_read_binary_file(text, bigint, bigint, boolean) TO "logreader"\n')
+        cluster.execute('GRANT EXECUTE ON FUNCTION pg_read_binary_file(text, '
+                        'bigint, bigint, boolean) TO logreader')
+        if 'abc-hans' not in [row[0] for row in cluster.execute(
+                'SELECT datname FROM pg_database')]:
+            cluster.execute('CREATE DATABASE "abc-hans"')
+        cluster.execute('DROP TABLE IF EXISTS object_state', dbname='abc-hans')
+        table_autovacuum_crawls_through(cluster, 'abc-hans', 'object_state')
+        pattern = os.path.join(cluster.datadir, 'log', 'postgresql-*.log')
+        before = written_cancels(pattern)
+        first = via_sql().stdout
+        assert first.startswith('AUTOVACUUM OK - started reading log/postgresql-')
+        total = cancels(first)
+        locker = threading.Thread(target=lock_table_repeatedly,
+                                  args=(cluster, 'abc-hans', 'object_state', 6))
+        locker.start()
+        try:
+            for _ in range(2):
+                locker.join(2.5)
+                total += cancels(via_sql().stdout)
+                cluster.execute('SELECT pg_rotate_logfile()')
+        finally:
+            locker.join()
+        total += cancels(via_sql().stdout)
+        total += cancels(via_sql().stdout)
+        assert written_cancels(pattern) > before, 'no cancellation this time'
+        assert total == written_cancels(pattern) - before
+    finally:
+        cluster.execute('DROP OWNED BY logreader')
+        cluster.execute('DROP ROLE logreader')
+
+
+def cancels(output):
+    return int(re.search(r'autovacuum_cancels=(\d+);', output).group(1))

@@ -46,6 +46,7 @@ from .durations import parse_range
 from .errors import CheckError
 from .horizon import HorizonContext, HorizonHolders, StaleSlotsContext
 from .serverlog.state import StateFile, default_path
+from .serverlog.files import LocalLogFiles, ServerLogFiles
 from .serverlog.tail import LogTail
 from .sessions import IdleTransactions, IdleTransactionsContext
 from .tables import (
@@ -133,6 +134,11 @@ def _parser():
                      'or a glob whose newest match is the live file and the '
                      'others its rotations (e.g. '
                      "'/var/log/postgresql/postgresql-*.log')")
+    log.add_argument('--log-via-sql', action='store_true',
+                     help="read the server's log files through the connection "
+                     '(logging_collector; needs pg_monitor and EXECUTE on '
+                     'pg_read_binary_file), for a monitoring host that cannot '
+                     'read them')
     log.add_argument('--state-file', metavar='PATH', help='where to keep the '
                      'position in the log between runs (default: a file per '
                      'log under ~/.local/state/check_pg_autovacuum/)')
@@ -201,6 +207,8 @@ def parse_args(argv=None):
                      if name not in _finding_names('--skip', args.skip, ())]
     if not args.findings:
         raise UsageError('--only and --skip leave no finding to run')
+    if args.logfile and args.log_via_sql:
+        raise UsageError('--logfile and --log-via-sql: give one of them')
     return args
 
 
@@ -256,7 +264,7 @@ def build_check(args, session, databases, deadline):
         check.add(UnreadableDatabases(databases), UnreadableDatabasesContext())
     if 'cancels' in findings:
         check.add(ServerLogContext())
-        if args.logfile:
+        if args.logfile or args.log_via_sql:
             check.add(AutovacuumCancels(server_log(args, session, deadline)),
                       AutovacuumCancelsContext(args.cancel_warning,
                                                args.cancel_critical))
@@ -266,10 +274,17 @@ def build_check(args, session, databases, deadline):
 
 
 def server_log(args, session, deadline):
-    """A LogTail for --logfile, parsing with the server's log_line_prefix."""
+    """A LogTail for the log, parsing with the server's log_line_prefix."""
     prefix = session.rows(queries.log_line_prefix(session.server_version))[0]
-    state_file = StateFile(args.state_file or default_path(args.logfile))
-    return LogTail(args.logfile, state_file, deadline, args.log_from_start,
+    if args.log_via_sql:
+        files = ServerLogFiles(session)
+        name = 'via-sql-%s-%s-%s' % (session.conn.get_dsn_parameters().get('host'),
+                                     session.conn.get_dsn_parameters().get('port'),
+                                     session.database)
+    else:
+        files, name = LocalLogFiles(args.logfile), args.logfile
+    state_file = StateFile(args.state_file or default_path(name))
+    return LogTail(files, state_file, deadline, args.log_from_start,
                    prefix.log_line_prefix)
 
 

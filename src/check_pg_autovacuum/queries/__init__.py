@@ -65,3 +65,15 @@ def wraparound(server_version):
 def oldest_tables(server_version):
     """The three tables with the oldest relfrozenxid in a database (10+)."""
     return _load('oldest_tables.sql')
+
+
+def log_files(server_version):
+    """The server's log files for --log-via-sql, oldest first."""
+    if server_version >= 150000:  # jsonlog
+        return _load('log_files_post_150000.sql')
+    return _load('log_files.sql')
+
+
+def read_log_file(server_version):
+    """Bytes of a log file, by path, offset and length (10+)."""
+    return _load('read_log_file.sql')

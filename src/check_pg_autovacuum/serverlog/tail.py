@@ -11,29 +11,23 @@ for the next run.  Compressed rotations are not read.
 from __future__ import unicode_literals
 
 import collections
-import errno
-import glob
 import hashlib
-import os
-import stat
 
 from ..errors import CheckError
 from .chunks import complete_chunks
 from .formats import detect
 from .state import StateFileCorrupt
 
-COMPRESSED = ('.gz', '.bz2', '.xz', '.zst', '.lz4', '.zip')
 FINGERPRINT_BYTES = 4096
-LogFile = collections.namedtuple('LogFile', 'path device inode size mtime')
 # headline: what to say instead of a count, when there is none to give
 Reading = collections.namedtuple('Reading', 'events notes bytes_read headline')
 
 
 class LogTail(object):
 
-    def __init__(self, pattern, state_file, deadline, from_start=False,
+    def __init__(self, files, state_file, deadline, from_start=False,
                  log_line_prefix=None):
-        self.pattern = pattern
+        self.files = files  # LocalLogFiles or ServerLogFiles
         self.state_file = state_file
         self.deadline = deadline
         self.from_start = from_start
@@ -53,14 +47,14 @@ class LogTail(object):
             self.state_file.unlock()
 
     def _read_new(self):
-        files = self._files()
+        files = self.files.list()
         corrupt = None
         try:
             saved = self.state_file.load()
         except StateFileCorrupt as problem:
             saved, corrupt = None, problem
         if not files:
-            return Reading([], [], 0, 'no log file matches %s yet' % self.pattern)
+            return Reading([], [], 0, 'no log file matches %s yet' % self.files)
         if saved is None:
             reading = self._first_run(files[-1], fresh=corrupt is not None)
         else:
@@ -69,50 +63,24 @@ class LogTail(object):
             raise StateFileCorrupt('%s' % corrupt)
         return reading
 
-    def _files(self):
-        """The log and its rotations, oldest first; compressed ones skipped."""
-        if glob.has_magic(self.pattern):
-            paths = [p for p in glob.glob(self.pattern)
-                     if not p.endswith(COMPRESSED)]
-        else:
-            paths = [self.pattern]
-        files = []
-        for path in paths:
-            try:
-                info = os.stat(path)
-            except OSError as error:
-                if error.errno == errno.ENOENT and glob.has_magic(self.pattern):
-                    continue  # rotated away between glob and stat
-                raise CheckError('cannot read log file %s: %s'
-                                 % (path, error.strerror))
-            if not stat.S_ISREG(info.st_mode):
-                if glob.has_magic(self.pattern):
-                    continue
-                raise CheckError('cannot read log file %s: not a regular file'
-                                 % path)
-            files.append(LogFile(path, info.st_dev, info.st_ino, info.st_size,
-                                 info.st_mtime))
-        return sorted(files, key=lambda f: (f.mtime, f.path))
-
     def _first_run(self, live, fresh):
         if self.from_start and not fresh:
             return self._read_segments([(live, 0)], [])
-        end = _last_line_end(live)
+        end = self._last_line_end(live)
         self._save(live, end)
         return Reading([], [], 0, 'started reading %s at its end; '
                        'cancellations count from the next run on' % live.path)
 
     def _continue(self, files, position):
-        previous = [f for f in files if (f.device, f.inode) == (
-            position['device'], position['inode'])]
-        if previous and _fingerprint_matches(previous[0], position):
+        previous = [f for f in files if _identity(f) == _identity(position)]
+        if previous and self._fingerprint_matches(previous[0], position):
             start_at = files.index(previous[0])
             return self._read_segments(
                 [(previous[0], position['offset'])] +
                 [(f, 0) for f in files[start_at + 1:]], [])
         # An empty fingerprint (offset 0) would match any file.
         copies = [f for f in files if position['offset'] > 0
-                  and _fingerprint_matches(f, position)]
+                  and self._fingerprint_matches(f, position)]
         if copies:  # copytruncate: the rest of our file is in its copy
             start_at = files.index(copies[0])
             notes = ['%s was truncated; read the rest of it from %s'
@@ -123,7 +91,7 @@ class LogTail(object):
             return self._read_segments([(copies[0], position['offset'])] + later,
                                        notes)
         newer = [(f, 0) for f in files if f.mtime >= position['mtime']
-                 or (f.device, f.inode) == (position['device'], position['inode'])]
+                 or _identity(f) == _identity(position)]
         notes = ['%s is gone or was truncated; lines written to it since the '
                  'previous run may not have been counted' % position['path']]
         return self._read_segments(newer or [(files[-1], 0)], notes)
@@ -150,14 +118,14 @@ class LogTail(object):
 
     def _format(self, log_file):
         if log_file.path not in self._formats:
-            with _open(log_file.path) as head:
+            with self.files.open(log_file) as head:
                 self._formats[log_file.path] = detect(
                     log_file.path, head.read(4096), self.log_line_prefix)
         return self._formats[log_file.path]
 
     def _chunks(self, log_file, start):
         log_format = self._format(log_file)
-        with _open(log_file.path) as stream:
+        with self.files.open(log_file) as stream:
             for chunk, end in complete_chunks(stream, start, log_format.boundary,
                                               log_format.entry_boundary):
                 yield chunk, end
@@ -170,49 +138,47 @@ class LogTail(object):
         self.state_file.save({'position': {
             'path': log_file.path, 'device': log_file.device,
             'inode': log_file.inode, 'offset': offset, 'mtime': log_file.mtime,
-            'fingerprint': _fingerprint(log_file.path, offset)}})
+            'fingerprint': self._fingerprint(log_file, offset)}})
 
 
-def _open(path):
-    """Open for reading without hanging on a FIFO, and only regular files."""
-    descriptor = os.open(path, os.O_RDONLY | getattr(os, 'O_NONBLOCK', 0))
-    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
-        os.close(descriptor)
-        raise IOError(errno.EINVAL, 'not a regular file')
-    return os.fdopen(descriptor, 'rb', 0)  # unbuffered: we read big chunks
+    def _fingerprint(self, log_file, offset):
+        """A digest of the bytes just before OFFSET (with their count)."""
+        length = min(offset, FINGERPRINT_BYTES)
+        with self.files.open(log_file) as stream:
+            stream.seek(offset - length)
+            before = stream.read(length)
+        if len(before) != length:
+            return ''
+        return '%d:%s' % (length, hashlib.sha1(before).hexdigest())
+
+    def _fingerprint_matches(self, log_file, position):
+        if log_file.size < position['offset']:
+            return False
+        try:
+            return self._fingerprint(log_file, position['offset']) == \
+                position['fingerprint']
+        except (IOError, OSError, CheckError):
+            return False
+
+    def _last_line_end(self, log_file):
+        """The offset just after the last complete line of LOG_FILE."""
+        with self.files.open(log_file) as stream:
+            position = log_file.size
+            while position > 0:
+                start = max(0, position - 65536)
+                stream.seek(start)
+                block = stream.read(position - start)
+                newline = block.rfind(b'\n')
+                if newline >= 0:
+                    return start + newline + 1
+                position = start
+        return 0
 
 
-def _fingerprint(path, offset):
-    """A digest of the bytes just before OFFSET (with their count)."""
-    length = min(offset, FINGERPRINT_BYTES)
-    with _open(path) as stream:
-        stream.seek(offset - length)
-        before = stream.read(length)
-    if len(before) != length:
-        return ''
-    return '%d:%s' % (length, hashlib.sha1(before).hexdigest())
-
-
-def _fingerprint_matches(log_file, position):
-    if log_file.size < position['offset']:
-        return False
-    try:
-        return _fingerprint(log_file.path, position['offset']) == \
-            position['fingerprint']
-    except (IOError, OSError):
-        return False
-
-
-def _last_line_end(log_file):
-    """The offset just after the last complete line of LOG_FILE."""
-    with _open(log_file.path) as stream:
-        position = log_file.size
-        while position > 0:
-            start = max(0, position - 65536)
-            stream.seek(start)
-            block = stream.read(position - start)
-            newline = block.rfind(b'\n')
-            if newline >= 0:
-                return start + newline + 1
-            position = start
-    return 0
+def _identity(log_file):
+    """Device and inode, or, read over SQL where there are none, the path."""
+    if isinstance(log_file, dict):
+        device, inode, path = log_file['device'], log_file['inode'], log_file['path']
+    else:
+        device, inode, path = log_file.device, log_file.inode, log_file.path
+    return (device, inode) if inode else path
