@@ -166,3 +166,11 @@ def test_sql_with_vvv(plugin):
     result = plugin('--only', 'idle', '-vvv')
     assert re.search(r'^SQL in postgres: SELECT pid, datname AS database, ',
                      result.stdout, re.M), result.stdout
+
+
+def test_skip_leaves_the_rest(plugin):
+    result = plugin('--skip', 'vacuum,analyze,horizon,wraparound,cancels')
+    assert result.returncode == 0, result
+    assert result.stdout == (
+        'AUTOVACUUM OK - no session idle in transaction | '
+        'idle_in_transaction=0;;;0 idle_in_transaction_max=0s;900;3600;0\n')

@@ -78,9 +78,33 @@ class ArgumentParser(argparse.ArgumentParser):
         raise UsageError('%s (see --help)' % message)
 
 
+PERFDATA = """\
+performance data (fixed labels; s = seconds):
+  idle_in_transaction         sessions idle in transaction
+  idle_in_transaction_max     longest idle time among them (s)
+  tables_need_vacuum          tables past the vacuum trigger
+  tables_never_autovacuumed   of those, never vacuumed since statistics began
+  vacuum_overdue_max          longest wait for vacuum among them (s)
+  dead_tuples_max_ratio       largest dead/live rows ratio among them
+  tables_autovacuum_disabled  tables with autovacuum_enabled = false
+  tables_need_analyze         tables past the analyze trigger
+  analyze_overdue_max         longest wait for analyze among them (s)
+  databases_unreadable        databases that could not be read
+  autovacuum_cancels          autovacuum runs cancelled since the last run
+  autovacuum_lock_skips       autovacuum runs that never got their lock
+  horizon_age_max             oldest session or prepared transaction holding
+                              back vacuum (s)
+  horizon_xid_age_max         transaction ID age of the oldest holder
+  tables_vacuum_ineffective   tables autovacuumed in vain behind it
+  replication_slots_stale     inactive replication slots holding xmin
+  wraparound_max              closest database's way to wraparound (%)
+  antiwraparound_blocked      anti-wraparound autovacuums waiting for a lock
+"""
+
+
 def _parser():
     parser = ArgumentParser(
-        prog='check_pg_autovacuum', description=__doc__,
+        prog='check_pg_autovacuum', description=__doc__, epilog=PERFDATA,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     connection = parser.add_argument_group('connection (libpq defaults apply)')
     connection.add_argument('-H', '--host', help='server host name or '
