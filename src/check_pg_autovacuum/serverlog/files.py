@@ -134,6 +134,9 @@ class _SqlStream(object):
 def _with_grant(error, session, grant):
     """A permission error, with the GRANT that cures it."""
     text = '%s' % error
+    if 'must be superuser' in text:  # PostgreSQL 10: no GRANT helps
+        return CheckError('%s; PostgreSQL 10 lets only superusers read files: '
+                          'use --logfile on the database host' % text)
     if 'permission denied' not in text:
         return error
     role = session.quote_ident(session.rows('SELECT current_user AS name')[0].name)
