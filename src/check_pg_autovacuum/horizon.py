@@ -16,6 +16,7 @@ import nagiosplugin
 
 from . import queries, words
 from .durations import format_duration
+from .sessions import require_stats_privilege
 from .tables import qualified_name, ratio_text
 
 CLUSTER_WIDE = ('replication slot', 'standby')
@@ -34,6 +35,7 @@ class HorizonHolders(nagiosplugin.Resource):
         self.stale_slots = []
 
     def probe(self):
+        require_stats_privilege(self.session)
         self.holders = self.session.rows(
             queries.horizon_holders(self.session.server_version))
         timed = [h for h in self.holders if h.seconds is not None]

@@ -21,7 +21,7 @@ class IdleTransactions(nagiosplugin.Resource):
         self.idle_sessions = []
 
     def probe(self):
-        self._require_stats_privilege()
+        require_stats_privilege(self.session)
         self.idle_sessions = self.session.rows(
             queries.idle_in_transaction(self.session.server_version))
         longest = max([s.idle_seconds for s in self.idle_sessions] or [0])
@@ -30,16 +30,22 @@ class IdleTransactions(nagiosplugin.Resource):
         yield nagiosplugin.Metric('idle_in_transaction_max', longest, 's',
                                   min=0, context='idle_in_transaction_max')
 
-    def _require_stats_privilege(self):
-        # Without it, other roles' sessions show no state: we would report
-        # "none idle" while the culprit sits there.  Better to say so.
-        role = self.session.rows(
-            queries.can_read_all_stats(self.session.server_version))[0]
-        if not role.can_read_all_stats:
-            quoted = self.session.quote_ident(role.role_name)
-            raise CheckError(
-                "role %s cannot see other roles' sessions; "
-                "run: GRANT pg_monitor TO %s" % (quoted, quoted))
+
+
+def require_stats_privilege(session):
+    """Raise CheckError unless we see what other roles' sessions do.
+
+    Without pg_read_all_stats (pg_monitor has it) their state and xmin read
+    as NULL: we would report "none idle" while the culprit sits there.
+    """
+    if getattr(session, 'reads_all_stats', False):
+        return  # asked already in this run
+    role = session.rows(queries.can_read_all_stats(session.server_version))[0]
+    session.reads_all_stats = role.can_read_all_stats
+    if not role.can_read_all_stats:
+        quoted = session.quote_ident(role.role_name)
+        raise CheckError("role %s cannot see other roles' sessions; "
+                         "run: GRANT pg_monitor TO %s" % (quoted, quoted))
 
 
 def _plural(count, noun):

@@ -9,6 +9,15 @@ from __future__ import unicode_literals
 
 import nagiosplugin
 
+# "|" starts the perfdata in plugin output; nagiosplugin would drop it from
+# names and print a warning line.  A name keeps its look with a broken bar.
+PIPE_STAND_IN = '\u00a6'
+
+
+def plugin_text(text):
+    return text.replace('|', PIPE_STAND_IN)
+
+
 SEVERITY = [nagiosplugin.Ok, nagiosplugin.Unknown, nagiosplugin.Warn,
             nagiosplugin.Critical]
 
@@ -61,7 +70,7 @@ class AutovacuumSummary(nagiosplugin.Summary):
         # Not str(result): on Python 2 that raises UnicodeEncodeError for
         # non-ASCII text.
         worded = ['{0}'.format(result) for result in shown]
-        return '; '.join(text for text in worded if text)
+        return plugin_text('; '.join(text for text in worded if text))
 
     def verbose(self, results):
         ordered = sorted(results, key=_priority)
@@ -75,4 +84,5 @@ class AutovacuumSummary(nagiosplugin.Summary):
                      if result.state != nagiosplugin.Ok
                      and getattr(result.context, 'hint', None)]
             lines.extend(sorted(set(hints), key=hints.index))
-        return lines
+        # One line each: a newline inside a name must not start a new one.
+        return [plugin_text(' '.join(line.splitlines())) for line in lines]

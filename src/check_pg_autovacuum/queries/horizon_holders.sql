@@ -2,21 +2,27 @@
 -- only when no transaction, prepared transaction, replication slot or
 -- standby (hot_standby_feedback) can still see it.  Each holder with the
 -- age of what it holds, in transactions, and since when, where that is
--- known (slots and standbys keep no time).
+-- known (slots and standbys keep no time), clamped at 0: a transaction may
+-- begin after our now().  Not counted: autovacuum workers, whose xmin other
+-- vacuums ignore (PROC_IN_VACUUM), and walsenders, which pg_stat_replication
+-- shows as standbys.
 SELECT 'session' AS kind, pid::text AS holder, datname AS database,
        usename AS user_name, application_name, state,
        greatest(age(backend_xid), age(backend_xmin)) AS xid_age,
-       floor(extract(epoch FROM now() - coalesce(xact_start, query_start, backend_start)))::bigint
-         AS seconds,
-       floor(extract(epoch FROM now() - state_change))::bigint AS state_seconds,
+       greatest(0, floor(extract(epoch FROM
+           now() - coalesce(xact_start, query_start, backend_start))))::bigint AS seconds,
+       greatest(0, floor(extract(epoch FROM now() - state_change)))::bigint
+         AS state_seconds,
        backend_type, query AS last_query
   FROM pg_stat_activity
  WHERE (backend_xid IS NOT NULL OR backend_xmin IS NOT NULL)
    AND pid <> pg_backend_pid()
+   AND backend_type NOT IN ('autovacuum worker', 'walsender')
 UNION ALL
 SELECT 'prepared transaction', gid, database, owner, NULL, NULL,
        age(transaction),
-       floor(extract(epoch FROM now() - prepared))::bigint, NULL, NULL, NULL
+       greatest(0, floor(extract(epoch FROM now() - prepared)))::bigint,
+       NULL, NULL, NULL
   FROM pg_prepared_xacts
 UNION ALL
 SELECT 'replication slot', slot_name, database, NULL, plugin,

@@ -1,0 +1,50 @@
+# -*- coding: utf-8 -*-
+"""Names that try to break the output or the SQL: they do neither."""
+from __future__ import unicode_literals
+
+import re
+
+from scenarios import (
+    database, idle_in_transaction, role, table_with_dead_rows)
+
+HOSTILE_DB = 'db|x=1 \'quo"te\' 🥐'
+HOSTILE_TABLE = 'tab|le\nnew"line\'; DROP TABLE x; --'
+
+
+def test_hostile_names_keep_output_and_perfdata_valid(plugin, cluster):
+    with database(cluster, HOSTILE_DB):
+        cluster.execute('CREATE TABLE x (id int)', dbname=HOSTILE_DB)
+        table_with_dead_rows(cluster, HOSTILE_DB, HOSTILE_TABLE, live=10, dead=100)
+        with idle_in_transaction(cluster, dbname=HOSTILE_DB,
+                                 application_name='app|=1',
+                                 last_query="SELECT 'a|b'", idle_for=1.1):
+            result = plugin('-v', '--only', 'idle,vacuum,horizon', '--databases',
+                            re.escape(HOSTILE_DB), '--vacuum-warning', '0',
+                            '--exclude-tables', "^nothing'; DROP TABLE x; --")
+        # Nothing in the names reached the SQL as SQL: the table is there.
+        assert cluster.execute('SELECT count(*) FROM x', dbname=HOSTILE_DB)
+    assert result.returncode in (1, 2), result
+    assert 'removed illegal characters' not in result.stdout
+    lines = result.stdout.splitlines()
+    # Exactly one "|": the one that starts the perfdata, on the last line.
+    assert [line for line in lines if '|' in line] == [lines[-1]]
+    assert lines[-1].startswith('| ')
+    assert 'db¦x=1 \'quo"te\' 🥐' in lines[0]
+    assert any('tab¦le new"line\'; DROP TABLE x; --' in line for line in lines[1:])
+    assert all(re.match(r"^'?[a-z_]+'?=[\d.]+s?%?(;[^;\s]*){0,4}$", item)
+               for item in lines[-1][2:].split(' ')), lines[-1]
+
+
+def test_a_role_with_only_pg_monitor_runs_every_finding(plugin, cluster, tmpdir):
+    log = tmpdir.join('postgresql.log')
+    log.write('')
+    with role(cluster, 'nagios', 'pg_monitor'):
+        result = plugin('-U', 'nagios', '--logfile', str(log), '--state-file',
+                        str(tmpdir.join('state.json')))
+    assert result.returncode == 0, result
+    assert 'UNKNOWN' not in result.stdout
+    for label in ('idle_in_transaction=', 'tables_need_vacuum=',
+                  'tables_need_analyze=', 'autovacuum_cancels=',
+                  'horizon_age_max=', 'wraparound_max='):
+        assert label in result.stdout, (label, result.stdout)
+
