@@ -114,7 +114,8 @@ def _parser():
     connection.add_argument('-U', '--user', help='role to connect as '
                             '(default: $PGUSER or the OS user)')
     connection.add_argument('-d', '--dbname', help='database to connect to '
-                            '(default: $PGDATABASE or the role name)')
+                            'first; the table findings visit all of them '
+                            '(default: $PGDATABASE, else postgres)')
     connection.add_argument('--dsn', default='', metavar='CONNINFO',
                             help='libpq conninfo string or URI; -H/-p/-U/-d '
                             'override its parts')

@@ -91,7 +91,13 @@ def conninfo(dsn='', **parameters):
         raise CheckError('--dsn is neither a conninfo string nor a URI '
                          '(not shown: it may hold a password)')
     explicit = dict((k, v) for k, v in parameters.items() if v is not None)
-    return dict(user_settings, **explicit)
+    settings = dict(user_settings, **explicit)
+    # libpq would pick a database named like the role, which a monitoring
+    # role rarely has; every cluster has "postgres".
+    if not (settings.get('dbname') or settings.get('service') or
+            os.environ.get('PGDATABASE') or os.environ.get('PGSERVICE')):
+        settings['dbname'] = 'postgres'
+    return settings
 
 
 def _as_libpq_wants(settings):
