@@ -229,7 +229,7 @@ def test_runs_at_the_same_time_count_each_line_once(plugin, count, log):
     # Enough to keep each run busy for a while, so that they overlap.
     logs.append(log, logs.cancel() * 20000)
     runs = [plugin.start('--only', 'cancels', '--logfile', str(log),
-                         '--state-file', count.state) for _ in range(8)]
+                         '--state-file', count.state) for _ in range(20)]
     outputs = [run.communicate()[0].decode('utf-8') for run in runs]
     assert all(run.returncode in (0, 2) for run in runs), outputs
     assert sum(cancels_in(output) for output in outputs) == 20000, outputs
@@ -267,3 +267,21 @@ def test_a_stderr_line_with_commas_is_not_csv(count, log):
                 'was shut down at 2026-11-26 04:17:50 UTC, or so\n')
     logs.append(log, logs.cancel())
     assert cancels_in(count(log, '--log-from-start')[1]) == 1
+
+
+def test_state_file_is_private(count, log):
+    count(log)
+    assert os.stat(count.state).st_mode & 0o777 == 0o600
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason='only root can plant a link as '
+                    'another user')
+def test_a_state_file_linked_by_another_user_is_refused(count, log, tmpdir):
+    target = tmpdir.join('elsewhere.json')
+    target.write('{}')
+    os.makedirs(os.path.dirname(count.state))
+    os.symlink(str(target), count.state)
+    os.lchown(count.state, 65534, 65534)  # nobody's
+    assert count(log) == (3, 'AUTOVACUUM UNKNOWN - server log: refusing state file '
+                          '%s: a symbolic link owned by another user' % count.state)
+    assert target.read() == '{}'

@@ -297,3 +297,36 @@ def test_never_more_connections_than_max_connections(plugin, cluster):
             cluster.execute('DROP DATABASE %s' % quote_ident(name))
     assert result.returncode == 0, result
     assert 'databases_unreadable=0;' in result.stdout
+
+
+def test_a_database_that_hangs_is_unknown_and_the_others_are_read(plugin, cluster):
+    with database(cluster, 'hanging') as hanging, database(cluster, 'fine') as fine:
+        table_with_dead_rows(cluster, fine, 'object_state', live=10, dead=100)
+        age_past_zero()
+        blocker = cluster.connect(hanging)
+        try:
+            with blocker.cursor() as cursor:
+                cursor.execute('BEGIN')
+                cursor.execute('LOCK TABLE pg_class IN ACCESS EXCLUSIVE MODE')
+            started = time.time()
+            result = plugin('--only', 'vacuum', '-t', '4', '--vacuum-warning', '0',
+                            '--databases', '^(hanging|fine)$')
+            elapsed = time.time() - started
+        finally:
+            blocker.close()
+    assert result.returncode == 1, result
+    assert re.match(r'AUTOVACUUM WARNING - 1 table needs vacuum and never got it, '
+                    r'worst fine.public.object_state .*; cannot read database '
+                    r'hanging: cannot connect to .* port \d+: canceling statement '
+                    r'due to lock timeout \|', result.stdout), result.stdout
+    assert elapsed < 5, elapsed
+
+
+def test_a_role_that_may_not_connect_at_all_is_unknown(plugin, cluster):
+    with role(cluster, 'nagios', 'pg_monitor'):
+        cluster.execute('ALTER ROLE nagios CONNECTION LIMIT 0')
+        result = plugin('-U', 'nagios')
+    assert result.returncode == 3, result
+    assert result.stdout == ('AUTOVACUUM UNKNOWN - cannot connect to %s port %d: '
+                             'too many connections for role "nagios"\n'
+                             % (cluster.host, cluster.port))

@@ -16,6 +16,7 @@ import json
 import numbers
 import os
 import re
+import stat
 import tempfile
 import time
 
@@ -72,8 +73,19 @@ class StateFile(object):
             self._lock.close()  # closing releases the flock
             self._lock = None
 
+    def _refuse_foreign_symlink(self):
+        """A symbolic link that someone else planted could point us anywhere."""
+        try:
+            info = os.lstat(self.path)
+        except OSError:
+            return
+        if stat.S_ISLNK(info.st_mode) and info.st_uid != os.getuid():
+            raise CheckError('refusing state file %s: a symbolic link owned by '
+                             'another user' % self.path)
+
     def load(self):
         """The saved state, or None before the first run."""
+        self._refuse_foreign_symlink()
         try:
             with open(self.path, 'rb') as saved:
                 content = saved.read()
@@ -98,6 +110,7 @@ class StateFile(object):
                 'at the end of the log' % (self.path, moved_to))
 
     def save(self, state):
+        self._refuse_foreign_symlink()
         self._make_directory()
         content = json.dumps(dict(state, format=FORMAT), sort_keys=True)
         try:
