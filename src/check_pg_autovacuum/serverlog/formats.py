@@ -83,12 +83,13 @@ def _event(severity, sqlstate, backend_type, message, context, time):
 SECONDARY = ('DETAIL', 'HINT', 'CONTEXT', 'STATEMENT', 'QUERY', 'LOCATION')
 ENGLISH_SEVERITY = re.compile(
     r'\b(DEBUG[1-5]?|LOG|INFO|NOTICE|WARNING|ERROR|FATAL|PANIC|DETAIL|HINT|'
-    r'CONTEXT|STATEMENT|QUERY|LOCATION):  ')
+    r'CONTEXT|STATEMENT|QUERY|LOCATION):  ')  # noqa: the same names, unbound
 
 # log_line_prefix escapes -> what they print.
 _PREFIX_PATTERNS = {
     'p': r'(?P<pid>\d+)', 'e': r'(?P<sqlstate>[0-9A-Z]{5})',
-    'b': r'(?P<backend_type>.*?)', 'l': r'\d+', 'x': r'\d+', 'Q': r'-?\d+',
+    # backend types hold spaces; the one we look for is tried first
+    'b': r'(?P<backend_type>autovacuum worker|.*?)', 'l': r'\d+', 'x': r'\d+', 'Q': r'-?\d+',
     'n': r'\d+(?:\.\d+)?', 'c': r'[0-9a-f]+\.[0-9a-f]+',
     'm': r'\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ ?\S*',
     't': r'\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ?\S*',
@@ -96,15 +97,21 @@ _PREFIX_PATTERNS = {
 }
 
 
-def prefix_regex(log_line_prefix):
+SEVERITY_NAMES = (r'DEBUG[1-5]?|LOG|INFO|NOTICE|WARNING|ERROR|FATAL|PANIC|DETAIL|'
+                  r'HINT|CONTEXT|STATEMENT|QUERY|LOCATION')
+
+
+def prefix_regex(log_line_prefix, severity=r'[^\s:]+'):
     """A regex for lines written with LOG_LINE_PREFIX, or None.
 
     %q ends the part that processes outside a session (autovacuum workers
-    among them) print, so what follows it is optional.
+    among them) print, so what follows it is optional.  SEVERITY says what
+    a severity looks like: the English names first, where a prefix without
+    a separator ("%m" alone) would otherwise let the zone swallow it.
     """
     if not log_line_prefix:
         return None
-    parts, optional_from = [], None
+    parts, optional_from, named = [], None, set()
     for literal, escape in re.findall(r'([^%]*)(?:%-?\d*(.)|$)', log_line_prefix):
         parts.append(re.escape(literal))
         if escape == 'q':
@@ -112,12 +119,16 @@ def prefix_regex(log_line_prefix):
         elif escape == '%':
             parts.append('%')
         elif escape:
-            parts.append(r'\s*' + _PREFIX_PATTERNS.get(escape, r'.*?') + r'\s*')
+            pattern = _PREFIX_PATTERNS.get(escape, r'.*?')
+            if escape in named:  # a group may be named once only
+                pattern = re.sub(r'\?P<\w+>', '?:', pattern)
+            named.add(escape)
+            parts.append(r'\s*' + pattern + r'\s*')
     if optional_from is not None:
         parts = parts[:optional_from] + ['(?:'] + parts[optional_from:] + [')?']
     try:
         return re.compile('^' + ''.join(parts) +
-                          r'(?P<severity>[^\s:]+):  (?P<message>.*)$')
+                          r'(?P<severity>%s):  (?P<message>.*)$' % severity)
     except re.error:
         return None
 
@@ -130,11 +141,13 @@ class StderrFormat(object):
     entry_boundary = staticmethod(stderr_entry_boundary)
 
     def __init__(self, log_line_prefix=None):
-        self.prefix = prefix_regex(log_line_prefix)
+        self.prefixes = [regex for regex in (
+            prefix_regex(log_line_prefix, SEVERITY_NAMES),
+            prefix_regex(log_line_prefix)) if regex]
 
     def _split(self, line):
         """(severity, sqlstate, backend_type, message, time) or None."""
-        known = self.prefix.match(line) if self.prefix else None
+        known = self._match(line)
         if known:
             fields = known.groupdict()
             time = TIMESTAMP.match(line)
@@ -148,13 +161,39 @@ class StderrFormat(object):
                     time.group(1) if time else None)
         return None
 
+    def _match(self, line):
+        for prefix in self.prefixes:
+            known = prefix.match(line)
+            if known:
+                return known
+        return None
+
+    def _continues_an_entry(self, chunk, start, line):
+        """Whether LINE repeats the prefix of the line before it.
+
+        Every line of an entry (its DETAIL, CONTEXT, ... in whatever
+        language) carries the same prefix, SQLSTATE and backend type
+        included; only its first line is the entry.
+        """
+        if start == 0:
+            return False
+        previous_start = chunk.rfind(b'\n', 0, start - 1) + 1
+        known = self._match(line)
+        if not known:
+            return False
+        prefix = line[:known.start('severity')]
+        return bool(prefix) and _text(chunk[previous_start:start - 1]).startswith(prefix)
+
     def events(self, chunk):
         found = []
         for start, end in _lines_with_markers(chunk):
             if chunk.startswith(b'\t', start):
                 continue  # a continuation line; its entry began earlier
-            entry = self._split(_text(chunk[start:end]))
+            line = _text(chunk[start:end])
+            entry = self._split(line)
             if entry is None or entry[0] in SECONDARY:
+                continue
+            if entry[1] and self._continues_an_entry(chunk, start, line):
                 continue
             severity, sqlstate, backend_type, message, time = entry
             event = _event(severity, sqlstate, backend_type, message,
