@@ -54,13 +54,16 @@ def stderr_entry_boundary(data):
     return line_boundary(data)
 
 
-def complete_chunks(stream, start, boundary=line_boundary, entry_boundary=None):
+def complete_chunks(stream, start, boundary=line_boundary, entry_boundary=None,
+                    out_of_time=lambda: False):
     """Yield (chunk, end offset) from START on; each chunk ends at a boundary.
 
     What follows the last boundary -- a line the server is still writing --
     is left for the next run.  A line too long to keep is cut to its head.
     Inside the file, chunks end where ENTRY_BOUNDARY says an entry may
-    begin; at its end, after the last complete line.
+    begin; at its end, after the last complete line.  Skipping through an
+    overlong line stops when OUT_OF_TIME() says so, as if the line ended
+    there, so that even a line of gigabytes is passed in steps.
     """
     stream.seek(start)
     carry, carry_start = b'', start  # unconsumed bytes, where they begin
@@ -74,6 +77,9 @@ def complete_chunks(stream, start, boundary=line_boundary, entry_boundary=None):
             newline = data.find(b'\n')
             if newline < 0:
                 carry_start = data_start + len(data)  # skipped, not kept
+                if out_of_time():
+                    yield overlong_head + b'\n', carry_start
+                    return
                 continue
             carry_start = data_start + newline + 1
             yield overlong_head + b'\n', carry_start

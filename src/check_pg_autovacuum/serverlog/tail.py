@@ -127,7 +127,8 @@ class LogTail(object):
         log_format = self._format(log_file)
         with self.files.open(log_file) as stream:
             for chunk, end in complete_chunks(stream, start, log_format.boundary,
-                                              log_format.entry_boundary):
+                                              log_format.entry_boundary,
+                                              self._out_of_time):
                 yield chunk, end
 
     def _out_of_time(self):

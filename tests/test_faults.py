@@ -1,0 +1,126 @@
+# -*- coding: utf-8 -*-
+"""Faults of the server and of the log: always a clear answer, in time."""
+from __future__ import unicode_literals
+
+import os
+import re
+import signal
+import threading
+import time
+
+import pytest
+
+from pgcluster import Cluster
+from scenarios import database, table_with_dead_rows
+
+
+@pytest.fixture
+def own_cluster():
+    """A cluster this test may stop, restart or break."""
+    server = Cluster()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+def run_against(plugin, server, *args):
+    return plugin(*args, env={'PGHOST': server.host, 'PGPORT': str(server.port)})
+
+
+def test_server_stopped_while_we_wait_for_a_database(plugin, own_cluster):
+    server = own_cluster
+    server.execute('CREATE DATABASE hanging')
+    blocker = server.connect('hanging')
+    with blocker.cursor() as cursor:
+        cursor.execute('BEGIN')
+        cursor.execute('LOCK TABLE pg_class IN ACCESS EXCLUSIVE MODE')
+    outcome = {}
+    check = threading.Thread(target=lambda: outcome.update(result=run_against(
+        plugin, server, '--only', 'vacuum', '-t', '20')))
+    check.start()
+    time.sleep(1.5)  # the plugin now waits for the lock in "hanging"
+    server._run('pg_ctl', 'stop', '-m', 'immediate', '-D', server.datadir)
+    check.join(25)
+    result = outcome['result']
+    assert result.returncode == 3, result
+    assert result.stdout.startswith('AUTOVACUUM UNKNOWN - '), result.stdout
+    assert 'Traceback' not in result.stdout and result.stderr == ''
+
+
+def test_server_restarted_between_runs(plugin, own_cluster, tmpdir):
+    server = own_cluster
+    first = run_against(plugin, server, '--only', 'idle,vacuum')
+    server._run('pg_ctl', 'restart', '-w', '-m', 'fast', '-D', server.datadir,
+                '-l', server.logfile)
+    second = run_against(plugin, server, '--only', 'idle,vacuum')
+    assert (first.returncode, second.returncode) == (0, 0), (first, second)
+
+
+def test_a_database_dropped_while_we_read_it(plugin, cluster):
+    if cluster.server_version_num() < 130000:
+        pytest.skip('DROP DATABASE ... WITH (FORCE) came with PostgreSQL 13')
+    with database(cluster, 'stays') as stays:
+        table_with_dead_rows(cluster, stays, 'object_state', live=10, dead=100)
+        cluster.execute('CREATE DATABASE vanishing')
+        blocker = cluster.connect('vanishing')
+        with blocker.cursor() as cursor:
+            cursor.execute('BEGIN')
+            cursor.execute('LOCK TABLE pg_class IN ACCESS EXCLUSIVE MODE')
+        outcome = {}
+        check = threading.Thread(target=lambda: outcome.update(result=plugin(
+            '--only', 'vacuum', '--vacuum-warning', '0', '-t', '20',
+            '--databases', '^(stays|vanishing)$')))
+        check.start()
+        time.sleep(1.5)
+        cluster.execute('DROP DATABASE vanishing WITH (FORCE)')
+        check.join(25)
+    result = outcome['result']
+    assert result.returncode == 1, result
+    assert re.search(r'1 table needs vacuum .*; cannot read database vanishing: ',
+                     result.stdout), result.stdout
+
+
+def test_a_fifo_instead_of_a_log_does_not_hang(plugin, tmpdir):
+    fifo = str(tmpdir.join('postgresql.log'))
+    os.mkfifo(fifo)
+    started = time.time()
+    result = plugin('--only', 'cancels', '--logfile', fifo, '--state-file',
+                    str(tmpdir.join('state.json')), '-t', '5')
+    assert time.time() - started < 5
+    assert result.stdout == ('AUTOVACUUM UNKNOWN - server log: cannot read log '
+                             'file %s: not a regular file\n' % fifo)
+
+
+def test_a_symlink_loop_is_a_clear_unknown(plugin, tmpdir):
+    loop = str(tmpdir.join('loop.log'))
+    os.symlink(loop, loop)
+    result = plugin('--only', 'cancels', '--logfile', loop, '--state-file',
+                    str(tmpdir.join('state.json')))
+    assert result.stdout == ('AUTOVACUUM UNKNOWN - server log: cannot read log '
+                             'file %s: Too many levels of symbolic links\n' % loop)
+
+
+def test_a_huge_sparse_log_is_read_within_the_timeout(plugin, tmpdir):
+    log = str(tmpdir.join('postgresql.log'))
+    with open(log, 'wb') as sparse:
+        sparse.truncate(5 << 30)  # 5 GB of holes
+        sparse.seek(0, 2)
+        sparse.write(b'\n')
+    state = str(tmpdir.join('state.json'))
+    started = time.time()
+    result = plugin('--only', 'cancels', '--logfile', log, '--state-file', state,
+                    '--log-from-start', '-t', '4', '-v')
+    assert time.time() - started < 5, result
+    assert result.returncode == 0, result
+    assert 'server log: read only part of %s within the timeout; the rest ' \
+        'follows next time' % log in result.stdout
+    # The next run goes on from there: the log is read in steps.
+    import json
+    with open(state) as saved:
+        offset = json.load(saved)['position']['offset']
+    assert 0 < offset < 5 << 30
+    plugin('--only', 'cancels', '--logfile', log, '--state-file', state, '-t', '4')
+    with open(state) as saved:
+        assert json.load(saved)['position']['offset'] > offset
