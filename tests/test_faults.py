@@ -11,7 +11,6 @@ import time
 import pytest
 
 from pgcluster import Cluster
-from scenarios import database, table_with_dead_rows
 
 
 @pytest.fixture
@@ -56,30 +55,6 @@ def test_server_restarted_between_runs(plugin, own_cluster, tmpdir):
                 '-l', server.logfile)
     second = run_against(plugin, server, '--only', 'idle,vacuum')
     assert (first.returncode, second.returncode) == (0, 0), (first, second)
-
-
-def test_a_database_dropped_while_we_read_it(plugin, cluster):
-    if cluster.server_version_num() < 130000:
-        pytest.skip('DROP DATABASE ... WITH (FORCE) came with PostgreSQL 13')
-    with database(cluster, 'stays') as stays:
-        table_with_dead_rows(cluster, stays, 'object_state', live=10, dead=100)
-        cluster.execute('CREATE DATABASE vanishing')
-        blocker = cluster.connect('vanishing')
-        with blocker.cursor() as cursor:
-            cursor.execute('BEGIN')
-            cursor.execute('LOCK TABLE pg_class IN ACCESS EXCLUSIVE MODE')
-        outcome = {}
-        check = threading.Thread(target=lambda: outcome.update(result=plugin(
-            '--only', 'vacuum', '--vacuum-warning', '0', '-t', '20',
-            '--databases', '^(stays|vanishing)$')))
-        check.start()
-        time.sleep(1.5)
-        cluster.execute('DROP DATABASE vanishing WITH (FORCE)')
-        check.join(25)
-    result = outcome['result']
-    assert result.returncode == 1, result
-    assert re.search(r'1 table needs vacuum .*; cannot read database vanishing: ',
-                     result.stdout), result.stdout
 
 
 def test_a_fifo_instead_of_a_log_does_not_hang(plugin, tmpdir):

@@ -26,13 +26,13 @@ def test_hostile_names_keep_output_and_perfdata_valid(plugin, cluster):
     assert result.returncode in (1, 2), result
     assert 'removed illegal characters' not in result.stdout
     lines = result.stdout.splitlines()
-    # Exactly one "|": the one that starts the perfdata, on the last line.
-    assert [line for line in lines if '|' in line] == [lines[-1]]
-    assert lines[-1].startswith('| ')
-    assert 'db¦x=1 \'quo"te\' 🥐' in lines[0]
+    # Exactly one "|": the one that starts the perfdata, on the first line.
+    assert [line for line in lines if '|' in line] == [lines[0]]
+    status, perfdata = lines[0].split(' | ')
+    assert 'db¦x=1 \'quo"te\' 🥐' in status
     assert any('tab¦le new"line\'; DROP TABLE x; --' in line for line in lines[1:])
     assert all(re.match(r"^'?[a-z_]+'?=[\d.]+s?%?(;[^;\s]*){0,4}$", item)
-               for item in lines[-1][2:].split(' ')), lines[-1]
+               for item in perfdata.split(' ')), perfdata
 
 
 def test_a_role_with_only_pg_monitor_runs_every_finding(plugin, cluster, tmpdir):
@@ -48,3 +48,21 @@ def test_a_role_with_only_pg_monitor_runs_every_finding(plugin, cluster, tmpdir)
                   'horizon_age_max=', 'wraparound_max='):
         assert label in result.stdout, (label, result.stdout)
 
+
+
+def test_the_first_line_with_its_perfdata_fits_nrpe_v2(plugin, cluster):
+    # NRPE v2 passes on 1 KB of output: status and perfdata stay within it.
+    long_db = 'd' * 60
+    with database(cluster, long_db):
+        table_with_dead_rows(cluster, long_db, 't' * 60, live=10, dead=100)
+        with idle_in_transaction(cluster, dbname=long_db, application_name='a' * 60,
+                                 idle_for=1.1):
+            result = plugin('-v', '--databases', '^d+$', '--idle-warning', '0',
+                            '--horizon-warning', '0', '--vacuum-warning', '0',
+                            '--analyze-warning', '0')
+    first_line = result.stdout.splitlines()[0]
+    status, perfdata = first_line.split(' | ')
+    assert len(first_line.encode('utf-8')) <= 1000, first_line
+    assert status.startswith('AUTOVACUUM WARNING - pid ') and status.endswith('; ...')
+    assert perfdata.endswith('wraparound_max=0%;50;75;0;100')
+    assert len(result.stdout.splitlines()) > 3  # the long output follows

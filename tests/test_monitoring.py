@@ -134,7 +134,7 @@ def test_icinga_runs_the_check_and_records_state_output_and_perfdata(tmpdir,
     # The CheckCommand asks for -v: the output has a line per session.
     first_line, session_line = output.splitlines()[:2]
     assert re.match(r'AUTOVACUUM WARNING - 1 session idle in transaction, longest '
-                    r'\d+s \(pid %d, db postgres\)$' % pid, first_line), recorded
+                    r'\d+s \(pid %d, db postgres\) ?$' % pid, first_line), recorded
     assert session_line.startswith('pid %d db postgres user postgres app zodb-app'
                                    % pid), recorded
     assert re.match(r'idle_in_transaction=1;;;0 idle_in_transaction_max=\d+s;0;3600;0$',

@@ -45,6 +45,7 @@ from .databases import Databases
 from .durations import parse_range
 from .errors import CheckError
 from .horizon import HorizonContext, HorizonHolders, StaleSlotsContext
+from .output import PerfdataFirst
 from .serverlog.state import StateFile, default_path
 from .serverlog.files import LocalLogFiles, ServerLogFiles
 from .serverlog.tail import LogTail
@@ -360,6 +361,8 @@ def main(argv=None):
         databases = Databases(session, settings, deadline, args.databases,
                               args.exclude_databases, args.max_connections)
         check = build_check(args, session, databases, deadline)
+        runtime = nagiosplugin.Runtime()
+        runtime.output = PerfdataFirst(runtime.logchan)
         check.main(verbose=args.verbose, timeout=args.timeout)
     except CheckError as error:
         unknown(error)

@@ -15,7 +15,8 @@ PIPE_STAND_IN = '\u00a6'
 
 
 def plugin_text(text):
-    return text.replace('|', PIPE_STAND_IN)
+    """TEXT fit for a line of plugin output: no "|", no line break."""
+    return ' '.join(text.replace('|', PIPE_STAND_IN).splitlines())
 
 
 SEVERITY = [nagiosplugin.Ok, nagiosplugin.Unknown, nagiosplugin.Warn,
@@ -85,4 +86,4 @@ class AutovacuumSummary(nagiosplugin.Summary):
                      and getattr(result.context, 'hint', None)]
             lines.extend(sorted(set(hints), key=hints.index))
         # One line each: a newline inside a name must not start a new one.
-        return [plugin_text(' '.join(line.splitlines())) for line in lines]
+        return [plugin_text(line) for line in lines]

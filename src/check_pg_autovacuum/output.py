@@ -1,0 +1,39 @@
+"""The plugin output: status line with its perfdata first, long output after.
+
+nagiosplugin moves the perfdata behind the long output with -v.  NRPE v2
+keeps only the first 1 KB of a plugin's output, so we keep the guidelines'
+other form -- "TEXT | PERFDATA" on the first line, the long output below --
+and shorten the status text, finding by finding, so that the first line
+with its perfdata fits into that kilobyte.
+"""
+from __future__ import unicode_literals
+
+from nagiosplugin.output import Output
+
+FIRST_LINE_BYTES = 1000  # of NRPE v2's 1024, with room for the newline
+
+
+class PerfdataFirst(Output):
+
+    def add(self, check):
+        perfdata = self.format_perfdata(check)
+        self.status = _fit(self.format_status(check), perfdata)
+        if perfdata:
+            self.status += ' ' + perfdata
+        if self.verbose > 0:
+            self.add_longoutput(check.verbose_str)
+
+
+def _fit(status, perfdata):
+    """STATUS cut at a finding boundary so that it fits with PERFDATA."""
+    room = FIRST_LINE_BYTES - len(perfdata.encode('utf-8')) - 1
+    if len(status.encode('utf-8')) <= room:
+        return status
+    findings = status.split('; ')
+    while len(findings) > 1 and len(
+            ('; '.join(findings) + '; ...').encode('utf-8')) > room:
+        findings.pop()
+    shortened = '; '.join(findings) + '; ...'
+    while len(shortened.encode('utf-8')) > room and len(shortened) > 40:
+        shortened = shortened[:-10] + '...'
+    return shortened
