@@ -62,7 +62,7 @@ def quote_ident(name):
 
 
 def wait_for_statistics(cluster, dbname, table, dead=None, modified=None,
-                        timeout=15):
+                        live=None, timeout=15):
     """Wait until the statistics system shows what the writers did.
 
     Counters reach pg_stat_user_tables with a delay (the stats collector
@@ -72,14 +72,15 @@ def wait_for_statistics(cluster, dbname, table, dead=None, modified=None,
     deadline = time.time() + timeout
     while True:
         row = cluster.execute(
-            'SELECT n_dead_tup, n_mod_since_analyze FROM pg_stat_user_tables '
-            'WHERE relname = %s', (table,), dbname=dbname)
-        if row and (dead is None or row[0][0] == dead) and (
-                modified is None or row[0][1] == modified):
+            'SELECT n_dead_tup, n_mod_since_analyze, n_live_tup '
+            'FROM pg_stat_user_tables WHERE relname = %s', (table,), dbname=dbname)
+        if row and all(wanted is None or found == wanted for found, wanted in
+                       zip(row[0], (dead, modified, live))):
             return
         if time.time() > deadline:
             raise AssertionError('statistics for %s never showed dead=%s '
-                                 'modified=%s: %r' % (table, dead, modified, row))
+                                 'modified=%s live=%s: %r'
+                                 % (table, dead, modified, live, row))
         time.sleep(0.1)
 
 
@@ -103,7 +104,7 @@ def table_with_dead_rows(cluster, dbname, table, live, dead,
                     % (quoted, live + dead), dbname=dbname)
     cluster.execute('DELETE FROM %s WHERE id <= %d' % (quoted, dead),
                     dbname=dbname)
-    wait_for_statistics(cluster, dbname, table, dead=dead)
+    wait_for_statistics(cluster, dbname, table, dead=dead, live=live)
 
 
 @contextlib.contextmanager

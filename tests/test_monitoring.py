@@ -33,10 +33,13 @@ needs_nagios4 = pytest.mark.skipif(
 
 
 def plugin_dir():
-    """The bin/ of this build: bin/ or py27/bin/, next to the running test."""
-    here = os.path.dirname(os.path.abspath(sys.argv[0]))
-    assert os.path.exists(os.path.join(here, 'check_pg_autovacuum')), here
-    return here
+    """The bin/ of this build: bin/ or py27/bin/ next to the running test,
+    or the bin/ of the virtualenv that runs it."""
+    for here in (os.path.dirname(os.path.abspath(sys.argv[0])),
+                 os.path.dirname(sys.executable)):
+        if os.path.exists(os.path.join(here, 'check_pg_autovacuum')):
+            return here
+    raise AssertionError('no check_pg_autovacuum script beside %s' % sys.argv[0])
 
 
 # A database host with an agent, so that the shipped apply rule has a match.
