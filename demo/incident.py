@@ -43,7 +43,7 @@ def run_check(plugin, cluster, state_file, *args):
                '-U', 'postgres', '-d', 'abc-hans', '--logfile',
                os.path.join(cluster.datadir, 'log', 'postgresql-*.log'),
                '--state-file', state_file] + THRESHOLDS + list(args)
-    print('$ ' + ' '.join(command))
+    print('$ ' + ' '.join([os.path.relpath(plugin)] + command[1:]))
     sys.stdout.flush()
     returncode = subprocess.call(command)
     print('(exit code %d)' % returncode)
