@@ -7,7 +7,7 @@ import sys
 import psycopg2.extensions
 import pytest
 
-from pgcluster import Cluster
+from pgcluster import running
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 Completed = collections.namedtuple('Completed', 'returncode stdout stderr')
@@ -15,12 +15,8 @@ Completed = collections.namedtuple('Completed', 'returncode stdout stderr')
 
 @pytest.fixture(scope='session')
 def cluster():
-    server = Cluster()
-    try:
-        server.start()
+    with running() as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(autouse=True)

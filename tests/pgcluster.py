@@ -7,6 +7,7 @@ refuses to run as root, and CI runs as root: then the server runs as the
 """
 from __future__ import print_function
 
+import contextlib
 import glob
 import os
 import pwd
@@ -197,3 +198,14 @@ class Cluster(object):
         """What a user would export to reach this cluster."""
         return {'PGHOST': self.host, 'PGPORT': str(self.port),
                 'PGUSER': SUPERUSER, 'PGDATABASE': 'postgres'}
+
+
+@contextlib.contextmanager
+def running(**settings):
+    """A started Cluster for the block, stopped and removed after it."""
+    server = Cluster(settings=settings)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()

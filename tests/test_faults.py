@@ -3,25 +3,19 @@
 from __future__ import unicode_literals
 
 import os
-import re
-import signal
 import threading
 import time
 
 import pytest
 
-from pgcluster import Cluster
+from pgcluster import running
 
 
 @pytest.fixture
 def own_cluster():
     """A cluster this test may stop, restart or break."""
-    server = Cluster()
-    try:
-        server.start()
+    with running() as server:
         yield server
-    finally:
-        server.stop()
 
 
 def run_against(plugin, server, *args):

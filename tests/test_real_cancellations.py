@@ -11,7 +11,7 @@ import threading
 
 import pytest
 
-from pgcluster import LOGGING_COLLECTOR, Cluster
+from pgcluster import LOGGING_COLLECTOR, running
 from scenarios import lock_table_repeatedly, table_autovacuum_crawls_through
 
 CANCEL_LINE = b'ERROR:  canceling autovacuum task'
@@ -19,12 +19,8 @@ CANCEL_LINE = b'ERROR:  canceling autovacuum task'
 
 @pytest.fixture(scope='module')
 def logging_cluster():
-    server = Cluster(settings=LOGGING_COLLECTOR)
-    try:
-        server.start()
+    with running(**LOGGING_COLLECTOR) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def written_cancels(pattern):

@@ -17,6 +17,7 @@ from . import words
 from .errors import CheckError
 from .serverlog.formats import CANCEL, SKIP
 from .serverlog.state import StateFileCorrupt
+from .verdict import FindingContext
 
 
 class AutovacuumCancels(nagiosplugin.Resource):
@@ -78,7 +79,7 @@ def _short(table):
     return (table or 'unnamed table').split('.')[-1]
 
 
-class AutovacuumCancelsContext(nagiosplugin.ScalarContext):
+class AutovacuumCancelsContext(FindingContext):
 
     hint = ('what to do: find the LOCK TABLE (or DDL) in the application that '
             'keeps cancelling autovacuum, and take the lock less often or '
@@ -87,10 +88,6 @@ class AutovacuumCancelsContext(nagiosplugin.ScalarContext):
     def __init__(self, warning, critical):
         super(AutovacuumCancelsContext, self).__init__(
             'autovacuum_cancels', warning, critical)
-
-    def evaluate(self, metric, resource):
-        result = super(AutovacuumCancelsContext, self).evaluate(metric, resource)
-        return self.result_cls(result.state, None, metric)
 
     def describe(self, metric):
         cancels = metric.resource.cancels

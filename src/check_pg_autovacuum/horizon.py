@@ -18,6 +18,7 @@ from . import queries, words
 from .durations import format_duration
 from .sessions import require_stats_privilege
 from .tables import qualified_name, ratio_text
+from .verdict import FindingContext
 
 CLUSTER_WIDE = ('replication slot', 'standby')
 
@@ -87,15 +88,11 @@ def describe_holder(holder):
         holder.kind, holder.holder, words.count(holder.xid_age or 0))
 
 
-class HorizonContext(nagiosplugin.ScalarContext):
+class HorizonContext(FindingContext):
     """Judges the oldest holder's age; names it and the tables behind it."""
 
     def __init__(self, warning, critical):
         super(HorizonContext, self).__init__('horizon_age_max', warning, critical)
-
-    def evaluate(self, metric, resource):
-        result = super(HorizonContext, self).evaluate(metric, resource)
-        return self.result_cls(result.state, None, metric)
 
     def describe(self, metric):
         resource = metric.resource

@@ -11,6 +11,7 @@ import nagiosplugin
 from . import queries, words
 from .durations import format_duration
 from .errors import CheckError
+from .verdict import FindingContext
 
 
 class IdleTransactions(nagiosplugin.Resource):
@@ -52,18 +53,12 @@ def _plural(count, noun):
     return '%d %s%s' % (count, noun, '' if count == 1 else 's')
 
 
-class IdleTransactionsContext(nagiosplugin.ScalarContext):
+class IdleTransactionsContext(FindingContext):
     """Judges the longest idle time; words the finding for humans."""
 
     def __init__(self, warning, critical):
         super(IdleTransactionsContext, self).__init__(
             'idle_in_transaction_max', warning, critical)
-
-    def evaluate(self, metric, resource):
-        result = super(IdleTransactionsContext, self).evaluate(metric, resource)
-        # The range violation ("outside range 0:900") says less than our
-        # description already does.
-        return self.result_cls(result.state, None, metric)
 
     def describe(self, metric):
         idle = metric.resource.idle_sessions

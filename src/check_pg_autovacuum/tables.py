@@ -13,6 +13,7 @@ import nagiosplugin
 
 from . import queries, words
 from .durations import format_duration
+from .verdict import FindingContext
 
 
 class TableStatistics(object):
@@ -129,15 +130,8 @@ class TablesNeedingAnalyze(nagiosplugin.Resource):
         ]
 
 
-class _OverdueContext(nagiosplugin.ScalarContext):
-    """Judges the longest wait; the description names the worst table."""
-
-    def evaluate(self, metric, resource):
-        result = super(_OverdueContext, self).evaluate(metric, resource)
-        return self.result_cls(result.state, None, metric)
-
-
-class VacuumOverdueContext(_OverdueContext):
+class VacuumOverdueContext(FindingContext):
+    """Judges the longest wait for vacuum; names the worst table."""
 
     hint = ('what to do: find what keeps autovacuum from these tables (the '
             'other findings: old transactions, cancellations); VACUUM them by '
@@ -162,7 +156,8 @@ class VacuumOverdueContext(_OverdueContext):
             'tables need vacuum')
 
 
-class AnalyzeOverdueContext(_OverdueContext):
+class AnalyzeOverdueContext(FindingContext):
+    """Judges the longest wait for analyze; names the worst table."""
 
     hint = 'what to do: ANALYZE these tables; then find why autoanalyze did not'
 

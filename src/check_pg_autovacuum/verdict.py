@@ -19,6 +19,18 @@ def plugin_text(text):
     return ' '.join(text.replace('|', PIPE_STAND_IN).splitlines())
 
 
+class FindingContext(nagiosplugin.ScalarContext):
+    """A ScalarContext whose result its describe() words.
+
+    The range a value violated ("outside range 0:900") says less than the
+    finding's own description, so it is left out.
+    """
+
+    def evaluate(self, metric, resource):
+        result = super(FindingContext, self).evaluate(metric, resource)
+        return self.result_cls(result.state, None, metric)
+
+
 SEVERITY = [nagiosplugin.Ok, nagiosplugin.Unknown, nagiosplugin.Warn,
             nagiosplugin.Critical]
 

@@ -10,6 +10,7 @@ from __future__ import unicode_literals
 import nagiosplugin
 
 from . import queries, words
+from .verdict import FindingContext
 
 
 class Wraparound(nagiosplugin.Resource):
@@ -43,14 +44,10 @@ class Wraparound(nagiosplugin.Resource):
         return self.databases.query_each_of([database], queries.oldest_tables)
 
 
-class WraparoundContext(nagiosplugin.ScalarContext):
+class WraparoundContext(FindingContext):
 
     def __init__(self, warning, critical):
         super(WraparoundContext, self).__init__('wraparound_max', warning, critical)
-
-    def evaluate(self, metric, resource):
-        result = super(WraparoundContext, self).evaluate(metric, resource)
-        return self.result_cls(result.state, None, metric)
 
     def describe(self, metric):
         if not metric.resource.ages:
