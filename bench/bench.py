@@ -8,6 +8,7 @@ from __future__ import print_function
 
 import argparse
 import os
+import re
 import subprocess
 import sys
 import time
@@ -70,6 +71,21 @@ def timed_runs(command, env, runs):
     return median(times), median(peaks)
 
 
+STATEMENT = re.compile(r' check_pg_autovacuum LOG:  duration: ([\d.]+) ms  statement: ')
+
+
+def server_side(cluster, command, env):
+    """Statements one run sends, and their summed duration on the server."""
+    start = os.path.getsize(cluster.logfile)
+    subprocess.call(command, env=env, stdout=open(os.devnull, 'w'))
+    time.sleep(0.5)
+    with open(cluster.logfile, 'rb') as log:
+        log.seek(start)
+        durations = [float(match.group(1)) for match in STATEMENT.finditer(
+            log.read().decode('utf-8', 'replace'))]
+    return len(durations), sum(durations)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument('--plugin', required=True)
@@ -78,8 +94,11 @@ def main():
     parser.add_argument('--runs', type=int, default=7)
     args = parser.parse_args()
     plugin = os.path.abspath(args.plugin)
-    cluster = Cluster(settings={'max_connections': '200',
-                                'autovacuum': 'off'})
+    # Every statement's duration goes to the server log, with its
+    # application name: that is how queries and server time are counted.
+    cluster = Cluster(settings={'max_connections': '200', 'autovacuum': 'off',
+                                'log_min_duration_statement': '0',
+                                'log_line_prefix': "'%m [%p] %a '"})
     print('building %d databases x %d tables ...' % (args.databases, args.tables))
     sys.stdout.flush()
     cluster.start()
@@ -98,6 +117,8 @@ def main():
             ('idle alone', [plugin, '--only', 'idle']),
             ('vacuum alone', [plugin, '--only', 'vacuum']),
             ('analyze alone', [plugin, '--only', 'analyze']),
+            ('horizon alone', [plugin, '--only', 'horizon']),
+            ('wraparound alone', [plugin, '--only', 'wraparound']),
         ]
         print('\n%d databases x %d tables, median of %d runs:\n'
               % (args.databases, args.tables, args.runs))
@@ -106,6 +127,9 @@ def main():
         for label, command in rows:
             seconds, megabytes = timed_runs(command, env, args.runs)
             print('| %s | %.3f | %.1f |' % (label, seconds, megabytes))
+        queries, server_ms = server_side(cluster, [plugin], env)
+        print('\na full check sends %d queries, %.0f ms of server time in all'
+              % (queries, server_ms))
         print('\nmachine: %d cores, %s' % (os.cpu_count() or 0,
                                           ' '.join(os.uname()[::2])))
     finally:
