@@ -220,15 +220,9 @@ def parse_args(argv=None):
         except ValueError as error:
             raise UsageError('argument --%s: %s (see --help)'
                              % (dest.replace('_', '-'), error))
-    if not re.match(r'^\d+$', args.timeout) or int(args.timeout) < 1:
-        raise UsageError("argument -t/--timeout: not a whole number of seconds "
-                         "of at least 1: '%s' (see --help)" % args.timeout)
-    args.timeout = int(args.timeout)
-    if not re.match(r'^\d+$', args.max_connections) or \
-            int(args.max_connections) < 1:
-        raise UsageError("argument --max-connections: not a whole number of "
-                         "at least 1: '%s' (see --help)" % args.max_connections)
-    args.max_connections = int(args.max_connections)
+    args.timeout = _whole_number('-t/--timeout', args.timeout, 'seconds ')
+    args.max_connections = _whole_number('--max-connections',
+                                         args.max_connections)
     args.findings = [name for name in _finding_names('--only', args.only)
                      if name not in _finding_names('--skip', args.skip, ())]
     if not args.findings:
@@ -236,6 +230,13 @@ def parse_args(argv=None):
     if args.logfile and args.log_via_sql:
         raise UsageError('--logfile and --log-via-sql: give one of them')
     return args
+
+
+def _whole_number(option, text, unit=''):
+    if not re.match(r'^\d+$', text) or int(text) < 1:
+        raise UsageError("argument %s: not a whole number of %sof at least 1: "
+                         "'%s' (see --help)" % (option, unit, text))
+    return int(text)
 
 
 def _count_range(text):
