@@ -220,7 +220,7 @@ def parse_args(argv=None):
         except ValueError as error:
             raise UsageError('argument --%s: %s (see --help)'
                              % (dest.replace('_', '-'), error))
-    args.timeout = _whole_number('-t/--timeout', args.timeout, 'seconds ')
+    args.timeout = _whole_number('-t/--timeout', args.timeout, 'of seconds ')
     args.max_connections = _whole_number('--max-connections',
                                          args.max_connections)
     args.findings = [name for name in _finding_names('--only', args.only)
@@ -234,7 +234,7 @@ def parse_args(argv=None):
 
 def _whole_number(option, text, unit=''):
     if not re.match(r'^\d+$', text) or int(text) < 1:
-        raise UsageError("argument %s: not a whole number of %sof at least 1: "
+        raise UsageError("argument %s: not a whole number %sof at least 1: "
                          "'%s' (see --help)" % (option, unit, text))
     return int(text)
 
