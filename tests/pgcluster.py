@@ -87,6 +87,7 @@ LOGGING_COLLECTOR = {
 
 HBA = """\
 local   all  all                          trust
+local   replication  all                  trust
 host    all  pwuser    127.0.0.1/32       scram-sha-256
 host    all  all       127.0.0.1/32       trust
 """
@@ -136,9 +137,15 @@ class Cluster(object):
         major = numbers[0]
         return major * 10000 if major >= 10 else major * 10000 + numbers[1] * 100
 
-    def start(self):
-        self._run('initdb', '-D', self.datadir, '-U', SUPERUSER, '-A', 'trust',
-                  '-E', 'UTF8', '--no-locale')
+    def start(self, standby_of=None):
+        """initdb and start; or, with STANDBY_OF, a hot standby of that cluster."""
+        if standby_of is None:
+            self._run('initdb', '-D', self.datadir, '-U', SUPERUSER, '-A',
+                      'trust', '-E', 'UTF8', '--no-locale')
+        else:
+            self._run('pg_basebackup', '-D', self.datadir, '-R', '-X', 'stream',
+                      '-h', standby_of.host, '-p', str(standby_of.port),
+                      '-U', SUPERUSER)
         with open(os.path.join(self.datadir, 'pg_hba.conf'), 'w') as hba:
             hba.write(HBA)
         settings = {
