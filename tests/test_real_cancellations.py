@@ -42,22 +42,12 @@ def test_every_cancellation_counted_once_across_rotations(logging_cluster,
                         '--state-file', state, '--log-from-start', '-v',
                         env={'PGPORT': str(cluster.port), 'PGHOST': cluster.host})
         assert result.returncode in (0, 1, 2), result
-        return int(re.search(r'autovacuum_cancels=(\d+);',
-                             result.stdout).group(1))
+        return cancels(result.stdout)
 
     cluster.execute('CREATE DATABASE "abc-hans"')
     table_autovacuum_crawls_through(cluster, 'abc-hans', 'object_state')
     total = counted()
-    locker = threading.Thread(target=lock_table_repeatedly,
-                              args=(cluster, 'abc-hans', 'object_state', 8))
-    locker.start()
-    try:
-        for _ in range(3):
-            locker.join(2.5)
-            total += counted()
-            cluster.execute('SELECT pg_rotate_logfile()')
-    finally:
-        locker.join()
+    total += count_while_locking(cluster, counted, seconds=8, rounds=3)
     total += counted()
     total += counted()
     written = written_cancels(pattern)
@@ -113,16 +103,8 @@ def test_the_same_over_sql_as_a_least_privileged_role(logging_cluster, plugin,
         first = via_sql().stdout
         assert first.startswith('AUTOVACUUM OK - started reading log/postgresql-')
         total = cancels(first)
-        locker = threading.Thread(target=lock_table_repeatedly,
-                                  args=(cluster, 'abc-hans', 'object_state', 6))
-        locker.start()
-        try:
-            for _ in range(2):
-                locker.join(2.5)
-                total += cancels(via_sql().stdout)
-                cluster.execute('SELECT pg_rotate_logfile()')
-        finally:
-            locker.join()
+        total += count_while_locking(
+            cluster, lambda: cancels(via_sql().stdout), seconds=6, rounds=2)
         total += cancels(via_sql().stdout)
         total += cancels(via_sql().stdout)
         assert written_cancels(pattern) > before, 'no cancellation this time'
@@ -130,6 +112,23 @@ def test_the_same_over_sql_as_a_least_privileged_role(logging_cluster, plugin,
     finally:
         cluster.execute('DROP OWNED BY logreader')
         cluster.execute('DROP ROLE logreader')
+
+
+def count_while_locking(cluster, counted, seconds, rounds):
+    """The sum of COUNTED() runs made while LOCK TABLE keeps cancelling
+    autovacuum, the log rotated by the server after each run."""
+    locker = threading.Thread(target=lock_table_repeatedly,
+                              args=(cluster, 'abc-hans', 'object_state', seconds))
+    locker.start()
+    total = 0
+    try:
+        for _ in range(rounds):
+            locker.join(2.5)
+            total += counted()
+            cluster.execute('SELECT pg_rotate_logfile()')
+    finally:
+        locker.join()
+    return total
 
 
 def cancels(output):
