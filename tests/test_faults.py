@@ -9,7 +9,7 @@ import time
 import pytest
 
 from pgcluster import Cluster, running
-from scenarios import table_with_dead_rows
+from scenarios import quote_ident, table_with_dead_rows
 
 
 @pytest.fixture
@@ -43,6 +43,71 @@ def test_server_stopped_while_we_wait_for_a_database(plugin, own_cluster):
     assert 'Traceback' not in result.stdout and result.stderr == ''
 
 
+def wait_for_lock_wait(server, dbname, timeout=10):
+    """Until a session waits for a lock in DBNAME."""
+    deadline = time.time() + timeout
+    while not server.execute(
+            'SELECT 1 FROM pg_locks JOIN pg_database d ON d.oid = database '
+            'WHERE NOT granted AND d.datname = %s', (dbname,)):
+        assert time.time() < deadline, 'nobody waits for a lock in %s' % dbname
+        time.sleep(0.05)
+
+
+def test_a_database_dropped_while_we_scan_is_gone_not_unknown(plugin, cluster):
+    # One connection besides our first: the databases are visited one after
+    # another, in name order.  While we wait for a lock in the first, the
+    # second is dropped before we get to it.
+    hanging, dropped = 'dropped-a-hanging', 'dropped-b-gone'
+    for name in (hanging, dropped):
+        cluster.execute('CREATE DATABASE %s' % quote_ident(name))
+    blocker = cluster.connect(hanging)
+    try:
+        with blocker.cursor() as cursor:
+            cursor.execute('BEGIN')
+            cursor.execute('LOCK TABLE pg_class IN ACCESS EXCLUSIVE MODE')
+        check = plugin.start('--only', 'vacuum', '-t', '8', '-vv',
+                             '--max-connections', '2', '--databases', '^dropped-')
+        wait_for_lock_wait(cluster, hanging)
+        cluster.execute('DROP DATABASE %s' % quote_ident(dropped))
+        stdout = check.communicate()[0].decode('utf-8')
+    finally:
+        blocker.close()
+        for name in (hanging, dropped):
+            cluster.execute('DROP DATABASE IF EXISTS %s' % quote_ident(name))
+    status_line = stdout.splitlines()[0]
+    assert check.returncode == 3, stdout
+    assert status_line.startswith(
+        'AUTOVACUUM UNKNOWN - cannot read database dropped-a-hanging: '), stdout
+    assert dropped not in status_line and 'databases_unreadable=1;' in status_line
+    assert 'database dropped-b-gone was dropped while we checked it' in stdout
+
+
+def test_max_connections_exhausted_is_a_clear_unknown(plugin):
+    # Four connections in all, none kept for superusers; no WAL senders,
+    # which PostgreSQL 10 and 11 count against max_connections.
+    with running(max_connections='4', superuser_reserved_connections='0',
+                 max_wal_senders='0') as server:
+        server.execute('CREATE DATABASE other')
+        others = [server.connect() for _ in range(3)]
+        try:
+            # One free slot: our first session takes it, the next is refused.
+            one_free = run_against(plugin, server, '--only', 'vacuum')
+            others.append(server.connect())
+            none_free = run_against(plugin, server, '--only', 'vacuum')
+        finally:
+            for conn in others:
+                conn.close()
+    assert one_free.returncode == 3, one_free
+    assert one_free.stdout.startswith(
+        'AUTOVACUUM UNKNOWN - cannot read database other: cannot connect to '
+        '%s port %d: sorry, too many clients already |' % (server.host, server.port)
+    ), one_free.stdout
+    assert none_free.returncode == 3, none_free
+    assert none_free.stdout == (
+        'AUTOVACUUM UNKNOWN - cannot connect to %s port %d: sorry, too many '
+        'clients already\n' % (server.host, server.port))
+
+
 def test_server_restarted_between_runs(plugin, own_cluster, tmpdir):
     server = own_cluster
     first = run_against(plugin, server, '--only', 'idle,vacuum')
@@ -72,6 +137,7 @@ def test_a_symlink_loop_is_a_clear_unknown(plugin, tmpdir):
                              'file %s: Too many levels of symbolic links\n' % loop)
 
 
+@pytest.mark.slow
 def test_a_huge_sparse_log_is_read_within_the_timeout(plugin, tmpdir):
     log = str(tmpdir.join('postgresql.log'))
     with open(log, 'wb') as sparse:
@@ -96,6 +162,7 @@ def test_a_huge_sparse_log_is_read_within_the_timeout(plugin, tmpdir):
         assert json.load(saved)['position']['offset'] > offset
 
 
+@pytest.mark.slow
 def test_a_hot_standby_raises_no_false_alarm(plugin, own_cluster):
     primary = own_cluster
     if not os.path.exists(os.path.join(primary.bindir, 'pg_basebackup')):

@@ -5,12 +5,13 @@ table findings visit each database that accepts connections.  Databases are
 independent, so a small pool of threads visits them side by side -- but
 never with more than --max-connections connections open at once, our first
 one included, so that a check cannot exhaust a busy server's
-max_connections.  A database that refuses us, or vanishes while we run, is
-remembered with the reason: it must show up as UNKNOWN, never disappear
-behind another one's OK.
+max_connections.  A database that refuses us is remembered with the
+reason: it must show up as UNKNOWN, never disappear behind another one's
+OK.  One that was dropped while we ran is simply gone.
 """
 from __future__ import unicode_literals
 
+import logging
 import threading
 
 from . import queries
@@ -21,6 +22,8 @@ try:
     import queue
 except ImportError:  # Python 2
     import Queue as queue
+
+_log = logging.getLogger('nagiosplugin.check_pg_autovacuum')
 
 
 class Databases(object):
@@ -76,13 +79,29 @@ class Databases(object):
             worker.start()
         for worker in workers:
             worker.join()
+        failed = [name for name in names if not isinstance(outcomes[name], list)]
+        dropped = self._dropped(failed)
         rows = []
         for name in names:
-            if isinstance(outcomes[name], list):
-                rows.extend(outcomes[name])
-            else:
+            if name in dropped:
+                _log.info('database %s was dropped while we checked it', name)
+            elif name in failed:
                 self.unreadable.append((name, outcomes[name]))
+            else:
+                rows.extend(outcomes[name])
         return rows
+
+    def _dropped(self, names):
+        """Those of NAMES that no longer exist; none when we cannot tell."""
+        if not names:
+            return set()
+        try:
+            existing = self.session.rows(
+                queries.databases_still_there(self.session.server_version),
+                {'names': list(names)})
+        except CheckError:
+            return set()
+        return set(names) - set(row.name for row in existing)
 
     def _query_one(self, name, sql_for_version, parameters):
         """The rows, or the reason as text; one connection, closed at once."""

@@ -33,6 +33,11 @@ def databases(server_version):
     return _load('databases.sql')
 
 
+def databases_still_there(server_version):
+    """Which of the given databases exist now (10+)."""
+    return _load('databases_still_there.sql')
+
+
 def autovacuum_switches(server_version):
     """Whether autovacuum and track_counts are on (10+)."""
     return _load('autovacuum_switches.sql')
