@@ -93,6 +93,17 @@ def main():
              '--state-file', os.path.join(directory, 'state.json')], env)
         print('| check_pg_autovacuum, next run after 1 MB more | %.2f | | | |'
               % increment_seconds)
+        # A hostile line: memory stays flat, the line is passed in chunks.
+        with open(path, 'ab') as log:
+            for _ in range(100):
+                log.write(b'x' * (1 << 20))
+            log.write(b'\n')
+        long_seconds, long_mb, _ = timed(
+            [os.path.abspath(args.plugin), '--only', 'cancels', '--logfile', path,
+             '--state-file', os.path.join(directory, 'state.json'), '-t', '600'],
+            env)
+        print('| check_pg_autovacuum, next run after one 100 MB line | %.2f | %.0f '
+              '| %.1f | |' % (long_seconds, 100 / long_seconds, long_mb))
     finally:
         cluster.stop()
         os.unlink(path)

@@ -2,12 +2,14 @@
 """Cancelled autovacuum runs, counted in the server log exactly once."""
 from __future__ import unicode_literals
 
+import contextlib
 import json
 import os
 import random
 import re
 import shutil
 import signal
+import subprocess
 import time
 
 import pytest
@@ -201,6 +203,21 @@ def test_binary_garbage_nul_bytes_and_long_lines_do_no_harm(count, log):
     assert cancels_in(count(log)[1]) == 1
 
 
+@pytest.mark.slow
+def test_a_100_mb_line_is_passed_not_held(count, log):
+    count(log)
+    with open(str(log), 'ab') as out:
+        out.write(logs.cancel().encode('utf-8'))
+        for _ in range(100):
+            out.write(b"ERROR:  canceling autovacuum task " * ((1 << 20) // 34))
+        out.write(b'\n')
+        out.write(logs.cancel().encode('utf-8'))
+    assert os.path.getsize(str(log)) > 100 * 10 ** 6
+    # The cancellations on either side count; the words inside the line
+    # are one line's, not a hundred thousand cancellations.
+    assert cancels_in(count(log, '-t', '20')[1]) == 2
+
+
 def test_csvlog_and_jsonlog(count, tmpdir):
     csv_log = tmpdir.join('postgresql.csv')
     logs.append(csv_log, logs.csv_cancel() * 2 + logs.csv_cancel(
@@ -239,6 +256,7 @@ def test_runs_at_the_same_time_count_each_line_once(plugin, count, log):
         'check (object_state 20000) | ')
 
 
+@pytest.mark.slow
 def test_killed_at_any_instant_the_state_is_old_or_new_never_half(plugin, count,
                                                                    log):
     entry = logs.cancel()
@@ -272,6 +290,42 @@ def test_a_stderr_line_with_commas_is_not_csv(count, log):
 def test_state_file_is_private(count, log):
     count(log)
     assert os.stat(count.state).st_mode & 0o777 == 0o600
+
+
+@contextlib.contextmanager
+def read_only(directory):
+    """DIRECTORY read-only for the block: by its mode, or, since root writes
+    regardless of modes, by a read-only bind mount of it onto itself."""
+    if os.geteuid() != 0:
+        os.chmod(directory, 0o555)
+        try:
+            yield
+        finally:
+            os.chmod(directory, 0o700)
+        return
+    try:
+        subprocess.check_call(['mount', '--bind', directory, directory])
+    except (OSError, subprocess.CalledProcessError) as error:
+        pytest.skip('root, and cannot bind-mount %s: %s' % (directory, error))
+    try:
+        subprocess.check_call(['mount', '-o', 'remount,bind,ro', directory])
+        yield
+    finally:
+        subprocess.check_call(['umount', directory])
+
+
+def test_a_read_only_state_directory_is_unknown_and_loses_nothing(count, log):
+    count(log)
+    logs.append(log, logs.cancel())
+    with read_only(os.path.dirname(count.state)):
+        status, line = count(log)
+    assert status == 3
+    assert re.match(r'AUTOVACUUM UNKNOWN - server log: cannot (open lock file|'
+                    r'write state file) %s(\.lock)?: (Read-only file system|'
+                    r'Permission denied)$' % re.escape(count.state), line), line
+    # Not saved, so not counted: the next run counts it, once.
+    assert cancels_in(count(log)[1]) == 1
+    assert cancels_in(count(log)[1]) == 0
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason='only root can plant a link as '
