@@ -31,6 +31,7 @@ def written_cancels(pattern):
     return total
 
 
+@pytest.mark.slow
 def test_every_cancellation_counted_once_across_rotations(logging_cluster,
                                                          plugin, tmpdir):
     cluster = logging_cluster
@@ -56,6 +57,7 @@ def test_every_cancellation_counted_once_across_rotations(logging_cluster,
     assert len(glob.glob(pattern)) > 1, 'the log never rotated'
 
 
+@pytest.mark.slow
 def test_the_same_over_sql_as_a_least_privileged_role(logging_cluster, plugin,
                                                       tmpdir):
     cluster = logging_cluster
