@@ -1,5 +1,6 @@
 """Fixtures: one throwaway cluster for the whole run, and the plugin as a user runs it."""
 import collections
+import io
 import os
 import subprocess
 import sys
@@ -38,6 +39,19 @@ def clean_environment(tmpdir):
     return env
 
 
+def _transcribe(args, completed):
+    """With PLUGIN_TRANSCRIPT=file, what each test ran and what it was told:
+    the record of what the plugin says to every fault we try."""
+    path = os.environ.get('PLUGIN_TRANSCRIPT')
+    if not path:
+        return
+    with io.open(path, 'a', encoding='utf-8') as transcript:
+        transcript.write('## %s\n$ check_pg_autovacuum %s\n%s(exit %d)\n\n' % (
+            os.environ.get('PYTEST_CURRENT_TEST', '?').split(' ')[0],
+            ' '.join(args), completed.stdout + completed.stderr,
+            completed.returncode))
+
+
 @pytest.fixture
 def plugin(cluster, tmpdir):
     """Run check_pg_autovacuum in a subprocess, pointed at the test cluster.
@@ -61,7 +75,9 @@ def plugin(cluster, tmpdir):
     def run(*args, **kwargs):
         process = start(*args, **kwargs)
         stdout, stderr = process.communicate()
-        return Completed(process.returncode, stdout.decode('utf-8'),
-                         stderr.decode('utf-8'))
+        completed = Completed(process.returncode, stdout.decode('utf-8'),
+                              stderr.decode('utf-8'))
+        _transcribe(args, completed)
+        return completed
     run.start = start
     return run

@@ -124,6 +124,15 @@ def test_password_in_dsn_is_never_echoed(plugin, cluster, password_role):
                    r'string nor a URI \(not shown: it may hold a password\)')
 
 
+def test_right_password_in_dsn_stays_out_of_the_sql_log(plugin, cluster,
+                                                        password_role):
+    dsn = 'host=127.0.0.1 port=%d user=pwuser password=%s' % (cluster.port, SECRET)
+    result = plugin('--dsn', dsn, '-vvv')
+    assert result.returncode == 0, result
+    assert 'SQL in postgres: ' in result.stdout  # -vvv did log every query
+    assert SECRET not in result.stdout + result.stderr
+
+
 def test_dsn_as_uri_and_options_override_it(plugin, cluster):
     uri = 'postgresql://postgres@127.0.0.1:%d/no-such-db' % cluster.port
     result = plugin('--dsn', uri, '-d', 'postgres', env={'PGHOST': None})
