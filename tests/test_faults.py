@@ -2,6 +2,7 @@
 """Faults of the server and of the log: always a clear answer, in time."""
 from __future__ import unicode_literals
 
+import contextlib
 import os
 import threading
 import time
@@ -9,7 +10,7 @@ import time
 import pytest
 
 from pgcluster import Cluster, running
-from scenarios import quote_ident, table_with_dead_rows
+from scenarios import database, quote_ident, table_with_dead_rows
 
 
 @pytest.fixture
@@ -53,6 +54,22 @@ def wait_for_lock_wait(server, dbname, timeout=10):
         time.sleep(0.05)
 
 
+@contextlib.contextmanager
+def catalog_locked(server, dbname, catalog):
+    """CATALOG of DBNAME locked by a transaction left open for the block.
+
+    pg_class is needed to start a session in DBNAME; pg_namespace only by
+    the queries run once it has started."""
+    blocker = server.connect(dbname)
+    try:
+        with blocker.cursor() as cursor:
+            cursor.execute('BEGIN')
+            cursor.execute('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE' % catalog)
+        yield blocker
+    finally:
+        blocker.close()
+
+
 def test_a_database_dropped_while_we_scan_is_gone_not_unknown(plugin, cluster):
     # One connection besides our first: the databases are visited one after
     # another, in name order.  While we wait for a lock in the first, the
@@ -60,18 +77,15 @@ def test_a_database_dropped_while_we_scan_is_gone_not_unknown(plugin, cluster):
     hanging, dropped = 'dropped-a-hanging', 'dropped-b-gone'
     for name in (hanging, dropped):
         cluster.execute('CREATE DATABASE %s' % quote_ident(name))
-    blocker = cluster.connect(hanging)
     try:
-        with blocker.cursor() as cursor:
-            cursor.execute('BEGIN')
-            cursor.execute('LOCK TABLE pg_class IN ACCESS EXCLUSIVE MODE')
-        check = plugin.start('--only', 'vacuum', '-t', '8', '-vv',
-                             '--max-connections', '2', '--databases', '^dropped-')
-        wait_for_lock_wait(cluster, hanging)
-        cluster.execute('DROP DATABASE %s' % quote_ident(dropped))
-        stdout = check.communicate()[0].decode('utf-8')
+        with catalog_locked(cluster, hanging, 'pg_class'):
+            check = plugin.start('--only', 'vacuum', '-t', '8', '-vv',
+                                 '--max-connections', '2', '--databases',
+                                 '^dropped-')
+            wait_for_lock_wait(cluster, hanging)
+            cluster.execute('DROP DATABASE %s' % quote_ident(dropped))
+            stdout = check.communicate()[0].decode('utf-8')
     finally:
-        blocker.close()
         for name in (hanging, dropped):
             cluster.execute('DROP DATABASE IF EXISTS %s' % quote_ident(name))
     status_line = stdout.splitlines()[0]
@@ -80,6 +94,41 @@ def test_a_database_dropped_while_we_scan_is_gone_not_unknown(plugin, cluster):
         'AUTOVACUUM UNKNOWN - cannot read database dropped-a-hanging: '), stdout
     assert dropped not in status_line and 'databases_unreadable=1;' in status_line
     assert 'database dropped-b-gone was dropped while we checked it' in stdout
+
+
+def test_a_database_dropped_with_force_under_our_query_is_gone(plugin, cluster):
+    if cluster.server_version_num() < 130000:
+        pytest.skip('DROP DATABASE ... WITH (FORCE) is new in PostgreSQL 13')
+    name = 'dropped-forced'
+    cluster.execute('CREATE DATABASE %s' % quote_ident(name))
+    try:
+        with catalog_locked(cluster, name, 'pg_namespace'):
+            check = plugin.start('--only', 'vacuum', '-t', '20', '-vv',
+                                 '--databases', '^dropped-forced$')
+            wait_for_lock_wait(cluster, name)
+            cluster.execute('DROP DATABASE %s WITH (FORCE)' % quote_ident(name))
+            stdout = check.communicate()[0].decode('utf-8')
+    finally:
+        cluster.execute('DROP DATABASE IF EXISTS %s' % quote_ident(name))
+    assert check.returncode == 0, stdout
+    assert stdout.startswith('AUTOVACUUM OK - no table needs vacuum |'), stdout
+    assert 'database dropped-forced was dropped while we checked it' in stdout
+
+
+def test_a_session_terminated_under_our_query_is_tried_once_more(plugin, cluster):
+    with database(cluster, 'terminated') as name:
+        with catalog_locked(cluster, name, 'pg_namespace') as blocker:
+            check = plugin.start('--only', 'vacuum', '-t', '20',
+                                 '--databases', '^terminated$')
+            wait_for_lock_wait(cluster, name)
+            assert cluster.execute(
+                'SELECT pg_terminate_backend(pid) FROM pg_stat_activity '
+                "WHERE datname = %s AND application_name = 'check_pg_autovacuum'",
+                (name,)) == [(True,)]
+            blocker.close()  # the second try gets through
+            stdout = check.communicate()[0].decode('utf-8')
+    assert check.returncode == 0, stdout
+    assert 'databases_unreadable=0;' in stdout
 
 
 def test_max_connections_exhausted_is_a_clear_unknown(plugin):

@@ -46,6 +46,11 @@ class ServerTimeout(CheckError):
     pass
 
 
+class SessionLost(CheckError):
+    """The server ended our session in mid-query: pg_terminate_backend(), a
+    shutdown, or DROP DATABASE ... WITH (FORCE) of the database we read."""
+
+
 def _wait_within(deadline):
     """A psycopg2 wait callback that gives up when DEADLINE passes.
 
@@ -173,7 +178,9 @@ class Session(object):
             raise ServerTimeout('the server did not answer within the '
                                 'timeout (statement_timeout)')
         except psycopg2.Error as error:
-            raise CheckError('query failed: %s' % libpq_message(error))
+            # Not error.pgcode: psycopg2 rarely has one for a lost session.
+            failure = SessionLost if self.conn.closed else CheckError
+            raise failure('query failed: %s' % libpq_message(error))
 
     def quote_ident(self, name):
         return psycopg2.extensions.quote_ident(name, self.conn)

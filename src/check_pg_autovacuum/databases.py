@@ -15,7 +15,7 @@ import logging
 import threading
 
 from . import queries
-from .connection import Session
+from .connection import Session, SessionLost
 from .errors import CheckError
 
 try:
@@ -104,16 +104,34 @@ class Databases(object):
         return set(names) - set(row.name for row in existing)
 
     def _query_one(self, name, sql_for_version, parameters):
-        """The rows, or the reason as text; one connection, closed at once."""
-        own = name == self.session.database
-        session = None
+        """The rows, or the reason as text."""
+        if name == self.session.database:
+            try:
+                return self.session.rows(
+                    sql_for_version(self.session.server_version), parameters)
+            except CheckError as error:
+                return '%s' % error
         try:
-            session = self.session if own else Session(
-                self.settings, self.deadline, dbname=name)
-            return session.rows(sql_for_version(session.server_version),
-                                parameters)
+            return self._query_in_new_session(name, sql_for_version, parameters)
+        except SessionLost:
+            # Once more: after a mere pg_terminate_backend() this just works;
+            # after DROP DATABASE ... WITH (FORCE) the new session waits
+            # until the drop is over and then finds no database, which
+            # _dropped() can tell -- the old one was terminated before the
+            # drop committed.
+            try:
+                return self._query_in_new_session(name, sql_for_version,
+                                                  parameters)
+            except CheckError as error:
+                return '%s' % error
         except CheckError as error:
             return '%s' % error
+
+    def _query_in_new_session(self, name, sql_for_version, parameters):
+        """The rows of one query in one connection, closed at once."""
+        session = Session(self.settings, self.deadline, dbname=name)
+        try:
+            return session.rows(sql_for_version(session.server_version),
+                                parameters)
         finally:
-            if session is not None and not own:
-                session.close()
+            session.close()

@@ -263,8 +263,11 @@ class UnreadableDatabases(nagiosplugin.Resource):
 
 class UnreadableDatabasesContext(nagiosplugin.ScalarContext):
 
-    hint = ('what to do: let the monitoring role connect (GRANT CONNECT ON '
-            'DATABASE ...), or leave the database out with --exclude-databases')
+    # The reasons differ (no CONNECT, a lock, no free connection slot): the
+    # lines above name each; this only says what cures the usual one.
+    hint = ('what to do: the reason is given for each database; a missing '
+            'CONNECT privilege is cured by GRANT CONNECT ON DATABASE ... TO the '
+            'monitoring role; --exclude-databases leaves a database out')
 
     def __init__(self):
         super(UnreadableDatabasesContext, self).__init__('databases_unreadable')
