@@ -4,6 +4,7 @@ from __future__ import unicode_literals
 
 import contextlib
 import os
+import signal
 import threading
 import time
 
@@ -129,6 +130,55 @@ def test_a_session_terminated_under_our_query_is_tried_once_more(plugin, cluster
             stdout = check.communicate()[0].decode('utf-8')
     assert check.returncode == 0, stdout
     assert 'databases_unreadable=0;' in stdout
+
+
+def our_session_in(server, dbname):
+    rows = server.execute(
+        "SELECT pid FROM pg_stat_activity WHERE datname = %s AND "
+        "application_name = 'check_pg_autovacuum'", (dbname,))
+    return rows[0][0] if rows else None
+
+
+def wait_until_nobody_is_in(server, dbname, timeout=10):
+    deadline = time.time() + timeout
+    while server.execute('SELECT 1 FROM pg_stat_activity WHERE datname = %s',
+                         (dbname,)):
+        assert time.time() < deadline, 'sessions stay in %s' % dbname
+        time.sleep(0.05)
+
+
+@pytest.mark.slow
+def test_a_hung_backend_in_one_database_is_unknown_and_the_others_are_read(
+        plugin, cluster):
+    # Our session in "hung-a" is stopped while its query waits for a lock:
+    # it never answers.  The client's deadline ends the wait in time, and
+    # what "hung-b" says is still reported.
+    with database(cluster, 'hung-a') as hung, database(cluster, 'hung-b') as fine:
+        table_with_dead_rows(cluster, fine, 'object_state', live=10, dead=100)
+        time.sleep(1.1)  # older than 0 seconds
+        backend = None
+        try:
+            with catalog_locked(cluster, hung, 'pg_namespace'):
+                started = time.time()
+                check = plugin.start('--only', 'vacuum', '-t', '4',
+                                     '--vacuum-warning', '0',
+                                     '--databases', '^hung-')
+                wait_for_lock_wait(cluster, hung)
+                backend = our_session_in(cluster, hung)
+                os.kill(backend, signal.SIGSTOP)
+            stdout = check.communicate()[0].decode('utf-8')
+            elapsed = time.time() - started
+        finally:
+            if backend is not None:
+                os.kill(backend, signal.SIGCONT)
+            wait_until_nobody_is_in(cluster, hung)
+    assert check.returncode == 1, stdout
+    assert stdout.startswith(
+        'AUTOVACUUM WARNING - 1 table needs vacuum and never got it, worst '
+        'hung-b.public.object_state'), stdout
+    assert ('; cannot read database hung-a: no answer from the server within '
+            'the timeout (4s) |') in stdout.splitlines()[0], stdout
+    assert elapsed < 4.5, elapsed
 
 
 def test_max_connections_exhausted_is_a_clear_unknown(plugin):
