@@ -20,6 +20,8 @@ def idle_in_transaction(cluster, dbname='postgres', application_name='zodb-app',
             cursor.execute('BEGIN')
             cursor.execute('SELECT txid_current()')
             if last_query:
+                if isinstance(last_query, bytes):  # sent as it is
+                    conn.set_client_encoding('SQL_ASCII')
                 cursor.execute(last_query)
             if aborted:
                 try:

@@ -3,6 +3,7 @@
 from __future__ import unicode_literals
 
 import re
+import time
 
 from scenarios import (
     database, idle_in_transaction, role, table_with_dead_rows)
@@ -66,3 +67,57 @@ def test_the_first_line_with_its_perfdata_fits_nrpe_v2(plugin, cluster):
     assert status.startswith('AUTOVACUUM WARNING - pid ') and status.endswith('; ...')
     assert perfdata.endswith('wraparound_max=0%;50;75;0;100')
     assert len(result.stdout.splitlines()) > 3  # the long output follows
+
+
+def execute_bytes(cluster, dbname, *statements):
+    """Statements as bytes, sent as they are: what a SQL_ASCII client does.
+
+    The connection is closed at once, which sends its statistics."""
+    conn = cluster.connect(dbname)
+    try:
+        conn.set_client_encoding('SQL_ASCII')
+        with conn.cursor() as cursor:
+            for statement in statements:
+                cursor.execute(statement)
+    finally:
+        conn.close()
+
+
+def wait_for_dead_rows(cluster, dbname, dead, timeout=15):
+    deadline = time.time() + timeout
+    while cluster.execute('SELECT sum(n_dead_tup) FROM pg_stat_user_tables',
+                          dbname=dbname) != [(dead,)]:
+        assert time.time() < deadline, 'no %d dead rows in %s' % (dead, dbname)
+        time.sleep(0.1)
+
+
+def test_names_and_queries_that_are_not_utf8_do_no_harm(plugin, cluster):
+    # A SQL_ASCII database takes any bytes for names and queries; from it,
+    # a database can even be created whose name is not UTF-8.
+    cluster.execute("CREATE DATABASE legacy ENCODING 'SQL_ASCII' "
+                    "TEMPLATE template0")
+    try:
+        execute_bytes(
+            cluster, 'legacy', b'CREATE DATABASE "caf\xe9" TEMPLATE template0',
+            b'CREATE TABLE "t\xe9\xff|x" (id int) WITH (autovacuum_enabled = off)',
+            b'INSERT INTO "t\xe9\xff|x" SELECT generate_series(1, 110)',
+            b'DELETE FROM "t\xe9\xff|x" WHERE id <= 100')
+        wait_for_dead_rows(cluster, 'legacy', 100)
+        with idle_in_transaction(cluster, dbname='legacy', idle_for=1.1,
+                                 last_query=b"SELECT 'caf\xe9 \xff'"):
+            result = plugin('-vvv', '--databases', '^(legacy|caf)',
+                            '--vacuum-warning', '0', '--idle-warning', '0')
+    finally:
+        execute_bytes(cluster, 'legacy', b'DROP DATABASE IF EXISTS "caf\xe9"')
+        cluster.execute('DROP DATABASE legacy')
+    assert result.stderr == '', result.stderr
+    assert 'removed illegal characters' not in result.stdout
+    status = result.stdout.splitlines()[0]
+    assert status.startswith('AUTOVACUUM WARNING - '), status
+    assert '1 session idle in transaction, longest ' in status
+    assert ('1 table needs vacuum and never got it, worst '
+            'legacy.public.t\ufffd\ufffd\u00a6x (100 dead rows') in status, status
+    assert "last query: SELECT 'caf\ufffd \ufffd'" in result.stdout
+    assert ('cannot read database caf\ufffd: its name is not UTF-8, and libpq '
+            'takes a database name as UTF-8; leave it out with '
+            '--exclude-databases |') in status, status

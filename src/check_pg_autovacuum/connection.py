@@ -19,11 +19,16 @@ import psycopg2
 import psycopg2.extensions
 
 from .errors import CheckError
+from .verdict import plugin_text
 
 APPLICATION_NAME = 'check_pg_autovacuum'
 # nagiosplugin prints its logger's DEBUG records with -vvv: every query.
 _log = logging.getLogger('nagiosplugin.check_pg_autovacuum')
 OLDEST_SUPPORTED_SERVER = 100000
+# What we send to a SQL_ASCII database (see Session) goes as UTF-8, which it
+# stores as given, rather than failing to encode as ASCII.
+for _name in ('SQL_ASCII', 'SQLASCII'):
+    psycopg2.extensions.encodings[_name] = 'utf_8'
 
 
 class Deadline(object):
@@ -124,6 +129,16 @@ def text(value):
     return value.decode('utf-8', 'replace') if isinstance(value, bytes) else value
 
 
+def lenient_text(value):
+    """Text columns (bytes, see Session) as text, undecodable bytes as U+FFFD;
+    any other value as it is."""
+    if isinstance(value, bytes):
+        return value.decode('utf-8', 'replace')
+    if isinstance(value, list):
+        return [lenient_text(item) for item in value]
+    return value
+
+
 def libpq_message(error):
     """libpq's error text as one line, without the FATAL: noise."""
     message = text(error.args[0] if error.args else '')
@@ -149,12 +164,7 @@ class Session(object):
             raise CheckError('cannot connect to %s: %s' % (
                 describe_server(settings), libpq_message(error)))
         self.conn.autocommit = True
-        if sys.version_info[0] == 2:
-            # Text as unicode, as on Python 3, not as undecoded bytes.
-            psycopg2.extensions.register_type(psycopg2.extensions.UNICODE,
-                                              self.conn)
-            psycopg2.extensions.register_type(
-                psycopg2.extensions.UNICODEARRAY, self.conn)
+        self._take_text_as_it_comes(settings)
         self.server_version = self.conn.server_version
         self.database = text(self.conn.get_dsn_parameters()['dbname'])
         if self.server_version < OLDEST_SUPPORTED_SERVER:
@@ -162,18 +172,38 @@ class Session(object):
             raise CheckError('PostgreSQL %s is not supported (10 or newer)'
                              % server_version_text(self.server_version))
 
+    def _take_text_as_it_comes(self, settings):
+        """A SQL_ASCII database holds names and query texts in whatever bytes
+        it was given.  Sent to a UTF8 client, the server refuses those that
+        are not UTF-8, and psycopg2 would fail to decode them.  So such a
+        database talks SQL_ASCII to us (bytes as they are), text arrives as
+        bytes, and rows() decodes it, undecodable bytes as U+FFFD."""
+        psycopg2.extensions.register_type(psycopg2.extensions.BYTES, self.conn)
+        psycopg2.extensions.register_type(psycopg2.extensions.BYTESARRAY,
+                                          self.conn)
+        if self.conn.get_parameter_status('server_encoding') == 'SQL_ASCII':
+            try:
+                self.conn.set_client_encoding('SQL_ASCII')
+            except psycopg2.Error as error:
+                self.close()
+                raise CheckError('cannot connect to %s: %s' % (
+                    describe_server(settings), libpq_message(error)))
+
     def rows(self, sql, parameters=None):
         """Run SQL, return its rows as named tuples."""
-        _log.debug('SQL in %s: %s%s', self.database, ' '.join(' '.join(
-            line for line in sql.splitlines()
-            if not line.lstrip().startswith('--')).split()),
-            ' -- %r' % (parameters,) if parameters else '')
+        if _log.isEnabledFor(logging.DEBUG):
+            _log.debug('%s', plugin_text('SQL in %s: %s%s' % (
+                self.database, ' '.join(' '.join(
+                    line for line in sql.splitlines()
+                    if not line.lstrip().startswith('--')).split()),
+                ' -- %r' % (parameters,) if parameters else '')))
         try:
             with self.conn.cursor() as cursor:
                 cursor.execute(sql, parameters)
                 Row = collections.namedtuple(
                     'Row', [column[0] for column in cursor.description])
-                return [Row(*values) for values in cursor.fetchall()]
+                return [Row(*[lenient_text(value) for value in values])
+                        for values in cursor.fetchall()]
         except psycopg2.extensions.QueryCanceledError:
             raise ServerTimeout('the server did not answer within the '
                                 'timeout (statement_timeout)')

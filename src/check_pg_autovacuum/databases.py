@@ -26,6 +26,18 @@ except ImportError:  # Python 2
 _log = logging.getLogger('nagiosplugin.check_pg_autovacuum')
 
 
+NAME_NOT_UTF8 = ('its name is not UTF-8, and libpq takes a database name '
+                 'as UTF-8; leave it out with --exclude-databases')
+
+
+def _is_utf8(data):
+    try:
+        data.decode('utf-8')
+        return True
+    except UnicodeDecodeError:
+        return False
+
+
 class Databases(object):
     """The databases to check, and a way to run one query in each."""
 
@@ -42,9 +54,14 @@ class Databases(object):
 
     def names(self):
         if self._names is None:
-            self._names = [row.name for row in self.session.rows(
-                queries.databases(self.session.server_version),
-                {'include': self.include, 'exclude': self.exclude})]
+            self._names = []
+            for row in self.session.rows(
+                    queries.databases(self.session.server_version),
+                    {'include': self.include, 'exclude': self.exclude}):
+                if _is_utf8(bytes(row.name_bytes)):
+                    self._names.append(row.name)
+                else:
+                    self.unreadable.append((row.name, NAME_NOT_UTF8))
         return self._names
 
     def query_each(self, sql_for_version, parameters=None):

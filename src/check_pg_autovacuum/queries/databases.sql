@@ -1,7 +1,9 @@
 -- The databases to check: every one that accepts connections, templates
 -- aside, filtered by --databases / --exclude-databases (PostgreSQL regular
 -- expressions, unanchored).
-SELECT datname AS name
+-- The name's bytes as stored: one made in a SQL_ASCII database need not
+-- be UTF-8, and then we cannot connect to it by name.
+SELECT datname AS name, textsend(datname::text) AS name_bytes
   FROM pg_database
  WHERE datallowconn
    AND NOT datistemplate
