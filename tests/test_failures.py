@@ -48,11 +48,30 @@ def test_non_ascii_in_a_bad_argument_is_echoed_not_crashed_on(plugin):
 
 def test_bad_timeout_is_unknown(plugin):
     assert_unknown(plugin('-t', '0'), r"AUTOVACUUM UNKNOWN - argument "
-                   r"-t/--timeout: not a whole number of seconds of at least 1: "
+                   r"-t/--timeout: not a whole number of seconds from 1 to 2147483: "
                    r"'0' \(see --help\)")
     assert_unknown(plugin('-t', 'soon'), r"AUTOVACUUM UNKNOWN - argument "
-                   r"-t/--timeout: not a whole number of seconds of at least 1: "
+                   r"-t/--timeout: not a whole number of seconds from 1 to 2147483: "
                    r"'soon' \(see --help\)")
+
+
+@pytest.mark.parametrize('option, value, wanted', [
+    ('-t', '2147484', 'of seconds from 1 to 2147483'),
+    ('-t', '1' + '0' * 30, 'of seconds from 1 to 2147483'),
+    ('--max-connections', '1', 'from 2 to 10000')])
+def test_whole_numbers_out_of_range_are_unknown(plugin, option, value, wanted):
+    result = plugin(option, value)
+    assert result.returncode == 3, result
+    assert result.stdout.startswith('AUTOVACUUM UNKNOWN - argument ')
+    assert "not a whole number %s: '%s' (see --help)\n" % (
+        wanted, value) in result.stdout, result.stdout
+
+
+@pytest.mark.parametrize('option', ['-H', '-U', '--databases', '--logfile'])
+def test_an_argument_that_is_not_utf8_is_unknown(plugin, option):
+    assert_unknown(plugin(option.encode('ascii'), b'caf\xe9'),
+                   r"AUTOVACUUM UNKNOWN - argument not UTF-8: 'caf\ufffd' "
+                   r"\(see --help\)")
 
 
 def test_connection_refused(plugin):

@@ -154,7 +154,8 @@ def _parser():
                         help='skip tables whose database.schema.table matches')
     tables.add_argument('--max-connections', default='4', metavar='N',
                         help='connections open at once at most, while '
-                        'visiting the databases (default: %(default)s)')
+                        'visiting the databases; at least 2, as the first '
+                        'one stays open (default: %(default)s)')
     log = parser.add_argument_group('autovacuum cancelled (server log)')
     log.add_argument('--logfile', metavar='PATH', help='the server log: a file, '
                      'or a glob whose newest match is the live file and the '
@@ -207,10 +208,8 @@ def _parser():
 
 
 def parse_args(argv=None):
-    if argv is None and sys.version_info[0] == 2:
-        # Python 2 hands us bytes; everything else in here is text.
-        argv = [arg.decode('utf-8', 'replace') for arg in sys.argv[1:]]
-    args = _parser().parse_args(argv)
+    args = _parser().parse_args(
+        _utf8_arguments(sys.argv[1:] if argv is None else argv))
     # Values are converted here, not by argparse types: Python 2's argparse
     # replaces a non-ASCII message of a type function by a generic one.
     for dest in DURATION_THRESHOLDS + COUNT_THRESHOLDS:
@@ -220,9 +219,12 @@ def parse_args(argv=None):
         except ValueError as error:
             raise UsageError('argument --%s: %s (see --help)'
                              % (dest.replace('_', '-'), error))
-    args.timeout = _whole_number('-t/--timeout', args.timeout, 'of seconds ')
+    # PostgreSQL's timeouts (milliseconds in an int) end at 24 days.
+    args.timeout = _whole_number('-t/--timeout', args.timeout, 1, 2147483,
+                                 'of seconds ')
+    # Our first connection stays open while another visits the databases.
     args.max_connections = _whole_number('--max-connections',
-                                         args.max_connections)
+                                         args.max_connections, 2, 10000)
     args.findings = [name for name in _finding_names('--only', args.only)
                      if name not in _finding_names('--skip', args.skip, ())]
     if not args.findings:
@@ -232,10 +234,30 @@ def parse_args(argv=None):
     return args
 
 
-def _whole_number(option, text, unit=''):
-    if not re.match(r'^\d+$', text) or int(text) < 1:
-        raise UsageError("argument %s: not a whole number %sof at least 1: "
-                         "'%s' (see --help)" % (option, unit, text))
+def _utf8_arguments(argv):
+    """ARGV as text; an argument that is not UTF-8 is a usage error.
+
+    Names, regexes and conninfo go to libpq and the server as UTF-8, and a
+    path we could not print is no use in a message.  Python 2 hands us
+    bytes, Python 3 text with undecodable bytes as lone surrogates.
+    """
+    arguments = []
+    for arg in argv:
+        try:
+            arguments.append(arg.decode('utf-8') if isinstance(arg, bytes)
+                             else arg.encode('utf-8').decode('utf-8'))
+        except UnicodeError:
+            raw = (arg if isinstance(arg, bytes)
+                   else arg.encode('utf-8', 'surrogateescape'))
+            raise UsageError("argument not UTF-8: '%s' (see --help)"
+                             % raw.decode('utf-8', 'replace'))
+    return arguments
+
+
+def _whole_number(option, text, least, most, unit=''):
+    if not re.match(r'^\d+$', text) or not least <= int(text) <= most:
+        raise UsageError("argument %s: not a whole number %sfrom %d to %d: "
+                         "'%s' (see --help)" % (option, unit, least, most, text))
     return int(text)
 
 
