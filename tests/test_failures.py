@@ -5,6 +5,7 @@ from __future__ import unicode_literals
 import os
 import re
 import signal
+import sys
 import time
 
 import pytest
@@ -191,6 +192,30 @@ def test_plugin_session_is_harmless(cluster):
         assert 'read-only transaction' in '%s' % raised.value
     finally:
         session.close()
+
+
+def test_pgoptions_is_kept_and_ours_still_win(cluster, monkeypatch):
+    # str(): the native string type, which Python 2's os.environ wants.
+    monkeypatch.setenv(str('PGOPTIONS'), str('-c work_mem=1234kB '
+                                             '-c default_transaction_read_only=off'))
+    settings = conninfo(host=cluster.host, port=cluster.port,
+                        user='postgres', dbname='postgres')
+    session = Session(settings, Deadline(30))
+    try:
+        assert session.rows('SHOW work_mem')[0][0] == '1234kB'
+        assert session.rows('SHOW default_transaction_read_only')[0][0] == 'on'
+    finally:
+        session.close()
+
+
+def test_a_pg_variable_that_is_not_utf8_is_unknown(plugin):
+    host = b'\xff'  # as Python 3 has it in os.environ:
+    if sys.version_info[0] > 2:
+        host = host.decode('utf-8', 'surrogateescape')
+    assert_unknown(plugin(env={'PGHOST': host}),
+                   r'AUTOVACUUM UNKNOWN - cannot connect to \ufffd port \d+: '
+                   r'(libpq failed with a message that is not UTF-8|could not '
+                   r'translate host name "\ufffd" to address: .+)')
 
 
 def test_server_version_text():

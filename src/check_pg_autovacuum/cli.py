@@ -353,11 +353,13 @@ def utf8_stdout():
     """Print UTF-8 whatever the locale: Nagios runs us with none set.
 
     Python 2 writing unicode into a pipe would raise UnicodeEncodeError,
-    and Python 3 under LANG=C would use ASCII.
+    and Python 3 under LANG=C would use ASCII.  Text from the environment
+    or the file system may hold bytes that are not UTF-8 (surrogates on
+    Python 3): they are printed as U+FFFD, never as themselves.
     """
     if sys.version_info[0] == 2:
         sys.stdout = codecs.getwriter('utf-8')(sys.stdout, 'replace')
-    elif (sys.stdout.encoding or '').lower().replace('-', '') != 'utf8':
+    else:
         sys.stdout = io.TextIOWrapper(sys.stdout.buffer, encoding='utf-8',
                                       errors='replace', line_buffering=True)
 

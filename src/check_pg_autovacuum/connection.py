@@ -125,8 +125,15 @@ def _as_libpq_wants(settings):
 
 
 def text(value):
-    """Python 2's psycopg2 gives bytes where Python 3's gives text."""
-    return value.decode('utf-8', 'replace') if isinstance(value, bytes) else value
+    """VALUE as text, bytes that are not UTF-8 as U+FFFD.
+
+    Python 2's psycopg2 and os.environ give bytes where Python 3's give
+    text, whose os.environ keeps such bytes as lone surrogates."""
+    if isinstance(value, bytes):
+        return value.decode('utf-8', 'replace')
+    if sys.version_info[0] > 2 and isinstance(value, str):
+        return value.encode('utf-8', 'surrogateescape').decode('utf-8', 'replace')
+    return value
 
 
 def lenient_text(value):
@@ -154,7 +161,9 @@ class Session(object):
         settings = dict(settings)
         if dbname is not None:
             settings['dbname'] = dbname
-        settings['options'] = _options(settings.get('options', ''), deadline)
+        # An "options" of ours would hide PGOPTIONS from libpq: we add to it.
+        settings['options'] = _options(
+            settings.get('options') or os.environ.get('PGOPTIONS', ''), deadline)
         settings['fallback_application_name'] = APPLICATION_NAME
         settings['client_encoding'] = 'UTF8'
         psycopg2.extensions.set_wait_callback(_wait_within(deadline))
@@ -163,6 +172,10 @@ class Session(object):
         except psycopg2.Error as error:
             raise CheckError('cannot connect to %s: %s' % (
                 describe_server(settings), libpq_message(error)))
+        except UnicodeError:
+            # libpq's message quotes a PG* variable that is not UTF-8.
+            raise CheckError('cannot connect to %s: libpq failed with a '
+                             'message that is not UTF-8' % describe_server(settings))
         self.conn.autocommit = True
         self._take_text_as_it_comes(settings)
         self.server_version = self.conn.server_version
@@ -223,10 +236,10 @@ class Session(object):
 def describe_server(settings):
     """Where we tried to connect, as libpq would have resolved it."""
     if settings.get('service') or os.environ.get('PGSERVICE'):
-        return 'service %s' % (settings.get('service') or os.environ['PGSERVICE'])
+        return 'service %s' % text(settings.get('service') or os.environ['PGSERVICE'])
     host = settings.get('host') or os.environ.get('PGHOST') or 'local socket'
     port = settings.get('port') or os.environ.get('PGPORT') or '5432'
-    return '%s port %s' % (host, port)
+    return '%s port %s' % (text(host), text(port))
 
 
 def server_version_text(version_num):
