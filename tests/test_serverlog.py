@@ -162,9 +162,18 @@ def test_truncated_in_place_without_a_copy_reads_the_new_content(count, log):
     assert cancels_in(count(log)[1]) == 3
 
 
-@pytest.mark.parametrize('content', [b'', b'{"format": 1', b'[1, 2]',
-                                     b'{"format": 1, "position": {"path": 1}}',
-                                     b'\xff\xfe garbage'])
+def position(offset=0, mtime=0):
+    return ('{"format": 1, "position": {"path": "x", "device": 1, "inode": 1, '
+            '"offset": %s, "mtime": %s, "fingerprint": ""}}'
+            % (offset, mtime)).encode('ascii')
+
+
+@pytest.mark.parametrize('content', [
+    b'', b'{"format": 1', b'[1, 2]', b'{"format": 1, "position": {"path": 1}}',
+    b'\xff\xfe garbage', b'[' * 100000, position(mtime='NaN'),
+    position(offset=1 << 64), b' ' * (1 << 20) + position()], ids=[
+    'empty', 'cut short', 'a list', 'wrong types', 'not UTF-8', 'nested deep',
+    'NaN mtime', 'offset past lseek', 'too big'])
 def test_corrupt_state_file_is_reported_once_and_moved_aside(count, log, content):
     count(log)
     with open(count.state, 'wb') as state:

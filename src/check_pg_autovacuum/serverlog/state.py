@@ -23,6 +23,7 @@ import time
 from ..errors import CheckError
 
 FORMAT = 1
+MAX_SIZE = 1 << 16  # ours are some 300 bytes
 STRINGS = (type(''), str)  # unicode and str on Python 2
 
 
@@ -88,17 +89,21 @@ class StateFile(object):
         self._refuse_foreign_symlink()
         try:
             with open(self.path, 'rb') as saved:
-                content = saved.read()
+                content = saved.read(MAX_SIZE + 1)
         except (IOError, OSError) as error:
             if error.errno == errno.ENOENT:
                 return None
             raise CheckError('cannot read state file %s: %s'
                              % (self.path, error.strerror))
         try:
+            if len(content) > MAX_SIZE:
+                raise ValueError('too big to be ours')
             state = json.loads(content.decode('utf-8'))
             _check_shape(state)
             return state
-        except (ValueError, KeyError, TypeError):
+        # RuntimeError: json's RecursionError on "[[[[..." (Python 2: the
+        # same as a plain RuntimeError).
+        except (ValueError, KeyError, TypeError, RuntimeError):
             moved_to = self.path + '.corrupt'
             try:
                 os.rename(self.path, moved_to)
@@ -156,5 +161,7 @@ def _check_shape(state):
                        ('mtime', numbers.Real), ('fingerprint', STRINGS)):
         if isinstance(position[key], bool) or not isinstance(position[key], kinds):
             raise TypeError(key)
-    if position['offset'] < 0:
-        raise ValueError('negative offset')
+    if not 0 <= position['offset'] < 1 << 63:  # what lseek() takes
+        raise ValueError('offset out of range')
+    if not -1e12 < position['mtime'] < 1e12:  # NaN and infinities too
+        raise ValueError('mtime out of range')
