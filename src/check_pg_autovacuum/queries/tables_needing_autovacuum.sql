@@ -38,6 +38,7 @@ tables AS (
                   max(option_value::float8) FILTER (WHERE option_name = 'autovacuum_analyze_scale_factor') AS analyze_scale_factor
              FROM pg_options_to_table(c.reloptions)) AS o
      WHERE c.relkind IN ('r', 'm')  -- partitioned parents have no storage
+       AND c.relpersistence <> 't'  -- autovacuum never visits temp tables
        -- Every trigger is >= 0: without any change or reloption, a table
        -- can be skipped before the costly part.
        AND (s.n_dead_tup > 0 OR s.n_mod_since_analyze > 0
