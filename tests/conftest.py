@@ -48,7 +48,9 @@ def _transcribe(args, completed):
     with io.open(path, 'a', encoding='utf-8') as transcript:
         transcript.write('## %s\n$ check_pg_autovacuum %s\n%s(exit %d)\n\n' % (
             os.environ.get('PYTEST_CURRENT_TEST', '?').split(' ')[0],
-            ' '.join(args), completed.stdout + completed.stderr,
+            ' '.join(arg.decode('utf-8', 'replace') if isinstance(arg, bytes)
+                     else arg for arg in args),
+            completed.stdout + completed.stderr,
             completed.returncode))
 
 
