@@ -10,6 +10,7 @@ import pytest
 
 from check_pg_autovacuum import queries
 from check_pg_autovacuum.connection import Deadline, Session, conninfo
+from pgcluster import running
 from scenarios import database, idle_in_transaction
 
 
@@ -142,6 +143,55 @@ def test_wraparound_names_the_database_and_its_oldest_tables(plugin, cluster):
     assert len([l for l in lines if re.match(r'  postgres\.\w+\.\w+: relfrozenxid '
                                              r'[\d,]+ transactions old$', l)]) == 3
     assert 'wraparound_max=0%;@100;75;0;100' in lines[0]
+
+
+@pytest.mark.slow
+def test_a_blocked_anti_wraparound_autovacuum_is_critical(plugin):
+    # The worst case: an anti-wraparound autovacuum does not give up on a
+    # lock as others do; it waits, and the age keeps growing.  Made for
+    # real: the lowest autovacuum_freeze_max_age, 120,000 transactions
+    # burnt, and the application holding a lock on the table it must freeze.
+    with running(autovacuum_freeze_max_age='100000') as server:
+        if server.server_version_num() < 110000:
+            pytest.skip('burning transactions fast takes COMMIT in a '
+                        'procedure (PostgreSQL 11)')
+        server.execute('CREATE TABLE ledger (id int); '
+                       'INSERT INTO ledger SELECT generate_series(1, 100)')
+        server.execute('CREATE PROCEDURE burn(n int) LANGUAGE plpgsql AS $$ '
+                       'BEGIN FOR i IN 1..n LOOP PERFORM txid_current(); '
+                       'COMMIT; END LOOP; END $$')
+        locker = server.connect(application_name='ledger-app')
+        locker_pid = locker.get_backend_pid()
+        try:
+            with locker.cursor() as cursor:
+                cursor.execute('BEGIN')
+                cursor.execute('LOCK TABLE ledger IN SHARE UPDATE EXCLUSIVE MODE')
+            server.execute('CALL burn(120000)')
+            wait_for_blocked_anti_wraparound(server, 'ledger')
+            result = plugin('--only', 'wraparound', '-v', env={
+                'PGHOST': server.host, 'PGPORT': str(server.port)})
+        finally:
+            locker.close()
+    assert result.returncode == 2, result
+    assert result.stdout.startswith(
+        'AUTOVACUUM CRITICAL - anti-wraparound autovacuum of '
+        'postgres.public.ledger blocked by pid %d (ledger-app: idle in '
+        'transaction, LOCK TABLE ledger IN SHARE UPDATE EXCLUSIVE MODE) |'
+        % locker_pid), result.stdout
+    assert 'antiwraparound_blocked=1;' in result.stdout
+    assert re.search(r'^autovacuum pid \d+, waiting for a lock on '
+                     r'postgres\.public\.ledger for \d+s, blocked by pid %d '
+                     % locker_pid, result.stdout, re.M), result.stdout
+
+
+def wait_for_blocked_anti_wraparound(server, table, timeout=60):
+    deadline = time.time() + timeout
+    while not server.execute(
+            "SELECT 1 FROM pg_stat_activity WHERE backend_type = "
+            "'autovacuum worker' AND wait_event_type = 'Lock' AND query LIKE "
+            "%s", ('%%.' + table + ' (to prevent wraparound)',)):
+        assert time.time() < deadline, 'no anti-wraparound autovacuum waits'
+        time.sleep(0.2)
 
 
 def test_wraparound_arithmetic(cluster):

@@ -10,6 +10,7 @@ from __future__ import unicode_literals
 import nagiosplugin
 
 from . import queries, words
+from .durations import format_duration
 from .verdict import FindingContext
 
 
@@ -25,15 +26,18 @@ class Wraparound(nagiosplugin.Resource):
 
     def probe(self):
         checked = set(self.databases.names())  # --databases, no templates
-        self.ages = [age for age in self.session.rows(
-            queries.wraparound(self.session.server_version))
-            if age.database in checked]
-        self.blocked = [a for a in self.ages if a.blocked_antiwraparound]
+        version = self.session.server_version
+        self.ages = [age for age in self.session.rows(queries.wraparound(version))
+                     if age.database in checked]
+        # One row per blocked autovacuum and session that blocks it.
+        self.blocked = [row for row in self.session.rows(
+            queries.blocked_anti_wraparound(version)) if row.database in checked]
+        blocked_workers = len(set(row.worker_pid for row in self.blocked))
         worst = words.perfdata_number(self.ages[0].percent) if self.ages else 0
         return [
             nagiosplugin.Metric('wraparound_max', worst, '%', min=0, max=100,
                                 context='wraparound_max'),
-            nagiosplugin.Metric('antiwraparound_blocked', len(self.blocked),
+            nagiosplugin.Metric('antiwraparound_blocked', blocked_workers,
                                 min=0, context='antiwraparound_blocked'),
         ]
 
@@ -91,8 +95,26 @@ class AntiWraparoundBlockedContext(nagiosplugin.ScalarContext):
         blocked = metric.resource.blocked
         if not blocked:
             return None
-        return 'anti-wraparound autovacuum blocked in %s (pid %s)' % (
-            blocked[0].database, blocked[0].blocked_antiwraparound)
+        first = blocked[0]
+        others = len(set(row.worker_pid for row in blocked)) - 1
+        return 'anti-wraparound autovacuum of %s.%s blocked by %s%s' % (
+            first.database, first.table_name, _blocker(first),
+            ' (and %d more blocked)' % others if others else '')
+
+    def detail_lines(self, metric):
+        return ['autovacuum pid %d, waiting for a lock on %s.%s for %s, blocked '
+                'by %s' % (row.worker_pid, row.database, row.table_name,
+                           format_duration(row.running_seconds), _blocker(row))
+                for row in metric.resource.blocked]
 
     hint = ('what to do: end the session that blocks the anti-wraparound '
             'autovacuum (pg_terminate_backend); it must finish')
+
+
+def _blocker(row):
+    """The session that holds the lock, as the DBA would look it up."""
+    if row.blocker_state is None:  # a prepared transaction, or gone by now
+        return 'pid %s' % row.blocker_pid
+    return 'pid %d (%s: %s, %s)' % (
+        row.blocker_pid, row.blocker_application or '-', row.blocker_state,
+        words.one_line(row.blocker_query, 60))

@@ -67,6 +67,11 @@ def wraparound(server_version):
     return _load('wraparound.sql')
 
 
+def blocked_anti_wraparound(server_version):
+    """Anti-wraparound autovacuums waiting for a lock, with the blockers (10+)."""
+    return _load('blocked_anti_wraparound.sql')
+
+
 def oldest_tables(server_version):
     """The three tables with the oldest relfrozenxid in a database (10+)."""
     return _load('oldest_tables.sql')
