@@ -186,6 +186,45 @@ def test_partitioned_parents_are_skipped(plugin, cluster, db):
         '%s.public.measurement_low (' % db), result.stdout
 
 
+def test_a_toast_table_is_judged_on_its_own_under_its_owners_name(
+        plugin, cluster, db):
+    # Values stored out of line, uncompressed: each row has chunks in the
+    # TOAST table, and rewriting them leaves dead chunks there.  The main
+    # table's trigger is out of reach; the TOAST table has no reloptions of
+    # its own, so the owner's autovacuum_vacuum_threshold holds for it too,
+    # as autovacuum does it -- and the owner's autovacuum_enabled.  Only the
+    # main table is ever analyzed.
+    cluster.execute(
+        'CREATE TABLE blob_chunk (id int, data text) '
+        'WITH (autovacuum_enabled = false, autovacuum_vacuum_threshold = 1000, '
+        'autovacuum_analyze_threshold = 1000); '
+        'ALTER TABLE blob_chunk ALTER COLUMN data SET STORAGE EXTERNAL; '
+        "INSERT INTO blob_chunk SELECT g, repeat('x', 6000) "
+        'FROM generate_series(1, 300) g; '
+        "UPDATE blob_chunk SET data = repeat('y', 6000)", dbname=db)
+    toast = cluster.execute(
+        "SELECT reltoastrelid::regclass::text FROM pg_class "
+        "WHERE relname = 'blob_chunk'", dbname=db)[0][0].split('.')[-1]
+    wait_for_statistics(cluster, db, 'blob_chunk', dead=300)
+    deadline = time.time() + 15
+    while not cluster.execute(
+            'SELECT n_dead_tup >= 1000 FROM pg_stat_all_tables '
+            'WHERE relname = %s', (toast,), dbname=db)[0][0]:
+        assert time.time() < deadline, 'no dead chunks in %s' % toast
+        time.sleep(0.1)
+    age_past_zero()
+    result = plugin('--only', 'vacuum,analyze', '-v', '--vacuum-warning', '0',
+                    *only(db))
+    excluded = plugin('--only', 'vacuum', '--vacuum-warning', '0',
+                      '--exclude-tables', r'\.blob_chunk$', *only(db))
+    assert result.returncode == 1, result
+    assert result.stdout.startswith(
+        'AUTOVACUUM WARNING - 1 table needs vacuum and never got it, worst '
+        '%s.public.blob_chunk (TOAST) (' % db), result.stdout
+    assert 'tables_need_analyze=0;' in result.stdout  # never for TOAST
+    assert excluded.stdout.startswith('AUTOVACUUM OK - no table needs vacuum |')
+
+
 def test_temp_tables_are_left_out(plugin, cluster, db):
     # Autovacuum never visits a temp table (only its session can read it):
     # however many dead rows it has, that is not autovacuum failing.

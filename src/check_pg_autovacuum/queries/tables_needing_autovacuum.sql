@@ -11,6 +11,11 @@
 -- The wait runs from the last vacuum (manual or auto), or for a table never
 -- vacuumed from when statistics began: the database's stats_reset, else
 -- server start.  A stats reset therefore never raises a storm.
+--
+-- A TOAST table is autovacuumed on its own trigger and shown under its
+-- owner's name with " (TOAST)".  Like autovacuum, we take its own
+-- reloptions (toast.* on the owner), else its owner's.  It is never
+-- analyzed.
 WITH settings AS (
     SELECT current_setting('autovacuum_vacuum_threshold')::float8 AS vacuum_threshold,
            current_setting('autovacuum_vacuum_scale_factor')::float8 AS vacuum_scale_factor,
@@ -21,13 +26,22 @@ WITH settings AS (
                     pg_postmaster_start_time()) AS stats_since
 ),
 tables AS (
-    SELECT s.schemaname, s.relname, s.n_live_tup, s.n_dead_tup,
+    SELECT coalesce(owner_ns.nspname, s.schemaname) AS schemaname,
+           coalesce(owner.relname, s.relname) AS relname,
+           c.relkind = 't' AS is_toast, s.n_live_tup, s.n_dead_tup,
            NULL::bigint AS n_ins_since_vacuum, s.n_mod_since_analyze,
            greatest(c.reltuples, 0) AS reltuples,
            s.last_autovacuum, s.last_vacuum, s.last_autoanalyze, s.last_analyze,
            o.*
-      FROM pg_stat_user_tables s
+      FROM pg_stat_all_tables s
       JOIN pg_class c ON c.oid = s.relid
+      LEFT JOIN pg_class owner ON c.relkind = 't' AND owner.reltoastrelid = c.oid
+      LEFT JOIN pg_namespace owner_ns ON owner_ns.oid = owner.relnamespace
+     CROSS JOIN LATERAL (
+           SELECT CASE WHEN c.relkind = 't'
+                       THEN coalesce(c.reloptions, owner.reloptions)
+                       ELSE c.reloptions
+                  END AS reloptions) AS r
      CROSS JOIN LATERAL (
            SELECT coalesce(bool_and(option_value::boolean)
                              FILTER (WHERE option_name = 'autovacuum_enabled'),
@@ -36,16 +50,22 @@ tables AS (
                   max(option_value::float8) FILTER (WHERE option_name = 'autovacuum_vacuum_scale_factor') AS vacuum_scale_factor,
                   max(option_value::float8) FILTER (WHERE option_name = 'autovacuum_analyze_threshold') AS analyze_threshold,
                   max(option_value::float8) FILTER (WHERE option_name = 'autovacuum_analyze_scale_factor') AS analyze_scale_factor
-             FROM pg_options_to_table(c.reloptions)) AS o
-     WHERE c.relkind IN ('r', 'm')  -- partitioned parents have no storage
+             FROM pg_options_to_table(r.reloptions)) AS o
+           -- what pg_stat_user_tables shows, partitioned parents aside
+           -- (no storage), and the TOAST tables of those
+     WHERE (c.relkind IN ('r', 'm')
+            AND s.schemaname NOT IN ('pg_catalog', 'information_schema')
+            AND s.schemaname !~ '^pg_toast'
+            OR owner.relkind IN ('r', 'm')
+            AND owner_ns.nspname NOT IN ('pg_catalog', 'information_schema'))
        AND c.relpersistence <> 't'  -- autovacuum never visits temp tables
        -- Every trigger is >= 0: without any change or reloption, a table
        -- can be skipped before the costly part.
        AND (s.n_dead_tup > 0 OR s.n_mod_since_analyze > 0
-            OR c.reloptions IS NOT NULL)
+            OR r.reloptions IS NOT NULL)
        AND (%(exclude_tables)s::text IS NULL
-            OR current_database() || '.' || s.schemaname || '.' || s.relname
-               !~ %(exclude_tables)s)
+            OR current_database() || '.' || coalesce(owner_ns.nspname, s.schemaname)
+               || '.' || coalesce(owner.relname, s.relname) !~ %(exclude_tables)s)
 ),
 triggers AS (
     SELECT t.*,
@@ -53,20 +73,23 @@ triggers AS (
              + coalesce(t.vacuum_scale_factor, z.vacuum_scale_factor) * t.reltuples
              AS vacuum_trigger,
            NULL::float8 AS insert_trigger,
-           coalesce(t.analyze_threshold, z.analyze_threshold)
-             + coalesce(t.analyze_scale_factor, z.analyze_scale_factor) * t.reltuples
-             AS analyze_trigger,
+           CASE WHEN NOT t.is_toast
+                THEN coalesce(t.analyze_threshold, z.analyze_threshold)
+                     + coalesce(t.analyze_scale_factor, z.analyze_scale_factor)
+                       * t.reltuples
+           END AS analyze_trigger,
            greatest(t.last_vacuum, t.last_autovacuum) AS last_any_vacuum,
            greatest(t.last_analyze, t.last_autoanalyze) AS last_any_analyze,
            z.stats_since
       FROM tables t CROSS JOIN settings z
 )
-SELECT current_database() AS database, schemaname AS schema, relname AS table_name,
+SELECT current_database() AS database, schemaname AS schema,
+       relname || CASE WHEN is_toast THEN ' (TOAST)' ELSE '' END AS table_name,
        n_live_tup, n_dead_tup, n_ins_since_vacuum, n_mod_since_analyze,
        vacuum_trigger, insert_trigger, analyze_trigger,
        n_dead_tup > vacuum_trigger AS dead_rows_past_trigger,
        coalesce(n_ins_since_vacuum > insert_trigger, false) AS inserts_past_trigger,
-       n_mod_since_analyze > analyze_trigger AS needs_analyze,
+       coalesce(n_mod_since_analyze > analyze_trigger, false) AS needs_analyze,
        autovacuum_enabled,
        last_any_vacuum IS NULL AS never_vacuumed,
        last_any_analyze IS NULL AS never_analyzed,
@@ -83,4 +106,4 @@ SELECT current_database() AS database, schemaname AS schema, relname AS table_na
     OR n_ins_since_vacuum > insert_trigger
     OR n_mod_since_analyze > analyze_trigger
     OR NOT autovacuum_enabled
- ORDER BY schemaname, relname
+ ORDER BY schemaname, relname, is_toast
