@@ -31,6 +31,12 @@ def test_unknown_option_is_unknown_not_critical(plugin):
                    r'--no-such-option \(see --help\)')
 
 
+def test_an_echoed_argument_cannot_break_the_line(plugin):
+    assert_unknown(plugin('--idle-warning', 'x|y\nz'),
+                   "AUTOVACUUM UNKNOWN - argument --idle-warning: not a duration: "
+                   r"'x\u00a6y z' \(use e.g. 90, 90s, 15m, 2h, 1d, 1w\) \(see --help\)")
+
+
 @pytest.mark.parametrize('option, value', [
     ('--idle-warning', '15 minutes'), ('--idle-critical', '1h:30m'),
     ('--idle-warning', '-5'), ('--idle-critical', ':')])

@@ -117,3 +117,29 @@ def test_the_state_file_gives_back_what_it_was_given(path, device, inode, offset
                 'mtime': mtime, 'fingerprint': fingerprint}
     state_file.save({'position': position})
     assert state_file.load()['position'] == position
+
+
+OPTIONS = ['-H', '-p', '-U', '-d', '--dsn', '-t', '-v', '--only', '--skip',
+           '--idle-warning', '--idle-critical', '--vacuum-warning',
+           '--analyze-critical', '--horizon-warning', '--wraparound-warning',
+           '--cancel-critical', '--databases', '--exclude-tables',
+           '--max-connections', '--logfile', '--log-via-sql', '--state-file',
+           '--log-from-start']
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(OPTIONS), st.text(max_size=12),
+                          st.from_regex(r'\A[@~]?-?\d{0,12}[smhdw%]?(:\d*)?\Z')),
+                max_size=8))
+def test_any_command_line_is_parsed_or_a_usage_error(argv):
+    # Whatever the words, the outcome is parsed options or one UsageError,
+    # which the plugin prints as one UNKNOWN line; never another exception.
+    from check_pg_autovacuum.cli import UsageError, parse_args, unknown_line
+    try:
+        parse_args(argv)
+    except UsageError as error:
+        line = unknown_line(error)
+        assert '\n' not in line and '|' not in line, line
+    except SystemExit:  # --help and --version, which print and exit 0
+        assert '-h' in argv or '--help' in argv or '-V' in argv or any(
+            arg.startswith('--h') or arg.startswith('--vers') for arg in argv)

@@ -54,7 +54,7 @@ from .tables import (
     AnalyzeOverdueContext, AutovacuumSwitches, AutovacuumSwitchesContext,
     TableStatistics, TablesNeedingAnalyze, TablesNeedingVacuum,
     UnreadableDatabases, UnreadableDatabasesContext, VacuumOverdueContext)
-from .verdict import AutovacuumCheck, AutovacuumSummary
+from .verdict import AutovacuumCheck, AutovacuumSummary, plugin_text
 from .version import __version__
 from .wraparound import (
     AntiWraparoundBlockedContext, Wraparound, WraparoundContext)
@@ -364,9 +364,15 @@ def utf8_stdout():
                                       errors='replace', line_buffering=True)
 
 
+def unknown_line(reason):
+    """The one line of an UNKNOWN: REASON may echo an argument or a name,
+    which must neither start a second line nor the perfdata."""
+    return u'%s UNKNOWN - %s' % (CHECK_NAME, plugin_text('%s' % reason))
+
+
 def unknown(reason):
     """End the run the Nagios way: one line, exit 3."""
-    print(u'%s UNKNOWN - %s' % (CHECK_NAME, reason))
+    print(unknown_line(reason))
     sys.exit(nagiosplugin.Unknown.code)
 
 
