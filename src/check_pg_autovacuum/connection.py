@@ -150,8 +150,9 @@ def libpq_message(error):
     """libpq's error text as one line, without the FATAL: noise."""
     message = text(error.args[0] if error.args else '')
     lines = [line.strip() for line in message.splitlines() if line.strip()]
-    return (lines[0] if lines else error.__class__.__name__).replace(
-        'FATAL:  ', '')
+    if not lines:  # older psycopg2 drops a message it cannot decode
+        return 'no readable message from libpq (%s)' % error.__class__.__name__
+    return lines[0].replace('FATAL:  ', '')
 
 
 class Session(object):
