@@ -46,13 +46,25 @@ def test_server_stopped_while_we_wait_for_a_database(plugin, own_cluster):
 
 
 def wait_for_lock_wait(server, dbname, timeout=10):
-    """Until a session waits for a lock in DBNAME."""
+    """Until a session of ours waits for a lock in DBNAME.
+
+    Not an autovacuum worker, which may visit a new database at any time
+    and wait there too: its process title says what it is."""
     deadline = time.time() + timeout
-    while not server.execute(
-            'SELECT 1 FROM pg_locks JOIN pg_database d ON d.oid = database '
-            'WHERE NOT granted AND d.datname = %s', (dbname,)):
+    while not [pid for (pid,) in server.execute(
+            'SELECT pid FROM pg_locks JOIN pg_database d ON d.oid = database '
+            'WHERE NOT granted AND d.datname = %s', (dbname,))
+            if 'autovacuum' not in process_title(pid)]:
         assert time.time() < deadline, 'nobody waits for a lock in %s' % dbname
         time.sleep(0.05)
+
+
+def process_title(pid):
+    try:
+        with open('/proc/%d/cmdline' % pid, 'rb') as cmdline:
+            return cmdline.read().decode('utf-8', 'replace')
+    except (IOError, OSError):
+        return ''
 
 
 @contextlib.contextmanager
