@@ -137,13 +137,11 @@ def text(value):
 
 
 def lenient_text(value):
-    """Text columns (bytes, see Session) as text, undecodable bytes as U+FFFD;
-    any other value as it is."""
-    if isinstance(value, bytes):
-        return value.decode('utf-8', 'replace')
+    """Text columns (bytes, see Session) and arrays of them as text; any
+    other value as it is."""
     if isinstance(value, list):
         return [lenient_text(item) for item in value]
-    return value
+    return text(value)
 
 
 def libpq_message(error):

@@ -122,25 +122,21 @@ class Databases(object):
 
     def _query_one(self, name, sql_for_version, parameters):
         """The rows, or the reason as text."""
-        if name == self.session.database:
-            try:
+        try:
+            if name == self.session.database:
                 return self.session.rows(
                     sql_for_version(self.session.server_version), parameters)
-            except CheckError as error:
-                return '%s' % error
-        try:
-            return self._query_in_new_session(name, sql_for_version, parameters)
-        except SessionLost:
-            # Once more: after a mere pg_terminate_backend() this just works;
-            # after DROP DATABASE ... WITH (FORCE) the new session waits
-            # until the drop is over and then finds no database, which
-            # _dropped() can tell -- the old one was terminated before the
-            # drop committed.
             try:
                 return self._query_in_new_session(name, sql_for_version,
                                                   parameters)
-            except CheckError as error:
-                return '%s' % error
+            except SessionLost:
+                # Once more: after a mere pg_terminate_backend() this just
+                # works; after DROP DATABASE ... WITH (FORCE) the new session
+                # waits until the drop is over and then finds no database,
+                # which _dropped() can tell -- the old one was terminated
+                # before the drop committed.
+                return self._query_in_new_session(name, sql_for_version,
+                                                  parameters)
         except CheckError as error:
             return '%s' % error
 
