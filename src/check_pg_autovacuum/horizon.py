@@ -18,7 +18,7 @@ from . import queries, words
 from .durations import format_duration
 from .sessions import require_stats_privilege
 from .tables import qualified_name, ratio_text
-from .verdict import FindingContext
+from .verdict import AnyFoundContext, FindingContext
 
 CLUSTER_WIDE = ('replication slot', 'standby')
 
@@ -126,15 +126,13 @@ class HorizonContext(FindingContext):
             'application; set idle_in_transaction_session_timeout')
 
 
-class StaleSlotsContext(nagiosplugin.ScalarContext):
+class StaleSlotsContext(AnyFoundContext):
     """An inactive replication slot keeps its xmin forever: WARNING."""
+
+    state_when_any = nagiosplugin.Warn
 
     def __init__(self):
         super(StaleSlotsContext, self).__init__('replication_slots_stale')
-
-    def evaluate(self, metric, resource):
-        state = nagiosplugin.Warn if metric.value else nagiosplugin.Ok
-        return self.result_cls(state, None, metric)
 
     def describe(self, metric):
         slots = metric.resource.stale_slots

@@ -13,7 +13,7 @@ import nagiosplugin
 
 from . import queries, words
 from .durations import format_duration
-from .verdict import FindingContext
+from .verdict import AnyFoundContext, FindingContext
 
 
 class TableStatistics(object):
@@ -261,7 +261,7 @@ class UnreadableDatabases(nagiosplugin.Resource):
                                    context='databases_unreadable')
 
 
-class UnreadableDatabasesContext(nagiosplugin.ScalarContext):
+class UnreadableDatabasesContext(AnyFoundContext):
 
     # The reasons differ (no CONNECT, a lock, no free connection slot): the
     # lines above name each; this only says what cures the usual one.
@@ -269,12 +269,10 @@ class UnreadableDatabasesContext(nagiosplugin.ScalarContext):
             'CONNECT privilege is cured by GRANT CONNECT ON DATABASE ... TO the '
             'monitoring role; --exclude-databases leaves a database out')
 
+    state_when_any = nagiosplugin.Unknown
+
     def __init__(self):
         super(UnreadableDatabasesContext, self).__init__('databases_unreadable')
-
-    def evaluate(self, metric, resource):
-        state = nagiosplugin.Unknown if metric.value else nagiosplugin.Ok
-        return self.result_cls(state, None, metric)
 
     def describe(self, metric):
         unreadable = metric.resource.databases.unreadable

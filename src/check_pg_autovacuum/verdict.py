@@ -31,6 +31,19 @@ class FindingContext(nagiosplugin.ScalarContext):
         return self.result_cls(result.state, None, metric)
 
 
+class AnyFoundContext(nagiosplugin.ScalarContext):
+    """A count where one is already too many: OK at 0, else STATE_WHEN_ANY.
+
+    No threshold to set: a blocked anti-wraparound autovacuum, an inactive
+    replication slot or an unreadable database is never fine.
+    """
+    state_when_any = nagiosplugin.Warn
+
+    def evaluate(self, metric, resource):
+        state = self.state_when_any if metric.value else nagiosplugin.Ok
+        return self.result_cls(state, None, metric)
+
+
 SEVERITY = [nagiosplugin.Ok, nagiosplugin.Unknown, nagiosplugin.Warn,
             nagiosplugin.Critical]
 

@@ -11,7 +11,7 @@ import nagiosplugin
 
 from . import queries, words
 from .durations import format_duration
-from .verdict import FindingContext
+from .verdict import AnyFoundContext, FindingContext
 
 
 class Wraparound(nagiosplugin.Resource):
@@ -82,14 +82,12 @@ class WraparoundContext(FindingContext):
             'database; make sure nothing blocks or cancels autovacuum there')
 
 
-class AntiWraparoundBlockedContext(nagiosplugin.ScalarContext):
+class AntiWraparoundBlockedContext(AnyFoundContext):
+
+    state_when_any = nagiosplugin.Critical
 
     def __init__(self):
         super(AntiWraparoundBlockedContext, self).__init__('antiwraparound_blocked')
-
-    def evaluate(self, metric, resource):
-        state = nagiosplugin.Critical if metric.value else nagiosplugin.Ok
-        return self.result_cls(state, None, metric)
 
     def describe(self, metric):
         blocked = metric.resource.blocked
