@@ -14,7 +14,7 @@ from check_pg_autovacuum.durations import (  # noqa: E402
     format_duration, parse_duration, parse_range)
 from check_pg_autovacuum.serverlog.formats import (  # noqa: E402
     CsvFormat, JsonFormat, StderrFormat)
-from check_pg_autovacuum.serverlog.state import StateFile  # noqa: E402
+from check_pg_autovacuum.serverlog.state import position_file  # noqa: E402
 
 UNIT = {'w': 604800, 'd': 86400, 'h': 3600, 'm': 60, 's': 1}
 
@@ -112,7 +112,7 @@ def test_the_state_file_gives_back_what_it_was_given(path, device, inode, offset
                                                      mtime, fingerprint):
     import tempfile
     directory = tempfile.mkdtemp()
-    state_file = StateFile(directory + '/state.json')
+    state_file = position_file(directory + '/state.json')
     position = {'path': path, 'device': device, 'inode': inode, 'offset': offset,
                 'mtime': mtime, 'fingerprint': fingerprint}
     state_file.save({'position': position})

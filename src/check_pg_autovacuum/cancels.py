@@ -16,7 +16,6 @@ import nagiosplugin
 from . import words
 from .errors import CheckError
 from .serverlog.formats import CANCEL, SKIP
-from .serverlog.state import StateFileCorrupt
 from .verdict import FindingContext
 
 
@@ -34,10 +33,6 @@ class AutovacuumCancels(nagiosplugin.Resource):
     def probe(self):
         try:
             reading = self.log_tail.read_new()
-        except StateFileCorrupt as corrupt:
-            self.problem = '%s' % corrupt
-            return [nagiosplugin.Metric('server_log', self.problem,
-                                        context='server_log')]
         except CheckError as error:
             self.problem = '%s' % error
             return [nagiosplugin.Metric('server_log', self.problem,

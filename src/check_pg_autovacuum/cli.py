@@ -46,7 +46,7 @@ from .durations import parse_range
 from .errors import CheckError
 from .horizon import HorizonContext, HorizonHolders, StaleSlotsContext
 from .output import PerfdataFirst
-from .serverlog.state import StateFile, default_path
+from .serverlog.state import position_file
 from .serverlog.files import LocalLogFiles, ServerLogFiles
 from .serverlog.tail import LogTail
 from .sessions import IdleTransactions, IdleTransactionsContext
@@ -332,7 +332,7 @@ def server_log(args, session, deadline):
                                      session.database)
     else:
         files, name = LocalLogFiles(args.logfile), args.logfile
-    state_file = StateFile(args.state_file or default_path(name))
+    state_file = position_file(args.state_file, name)
     return LogTail(files, state_file, deadline, args.log_from_start,
                    prefix.log_line_prefix)
 

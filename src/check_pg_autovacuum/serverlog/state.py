@@ -1,166 +1,27 @@
-"""Where we stopped reading the log: a state file that survives any crash.
-
-The file is replaced, never rewritten: a temporary file in the same
-directory is written, flushed and fsync'd, renamed over the old one, and
-the directory is fsync'd.  Killed at any instant, the state is either the
-old one or the new one, never half of each.  Runs that overlap (a Nagios
-retry and a manual run) take turns through a lock on a companion file --
-the state file itself is replaced, so it cannot carry the lock.
-"""
+"""Where we stopped reading the log, in a state file (see statefile.py)."""
 from __future__ import unicode_literals
 
-import errno
-import fcntl
-import hashlib
-import json
 import numbers
 import os
-import re
-import stat
-import tempfile
-import time
 
-from ..errors import CheckError
+from ..statefile import STRINGS, StateFile, default_path, require_types
 
-FORMAT = 1
 MAX_SIZE = 1 << 16  # ours are some 300 bytes
-STRINGS = (type(''), str)  # unicode and str on Python 2
+POSITION_TYPES = (('path', STRINGS), ('device', numbers.Integral),
+                  ('inode', numbers.Integral), ('offset', numbers.Integral),
+                  ('mtime', numbers.Real), ('fingerprint', STRINGS))
 
 
-class StateFileCorrupt(Exception):
-    """The state file could not be understood; it has been moved aside."""
-
-
-def default_path(log_pattern):
-    """A file per log under the user's state directory."""
-    base = os.environ.get('XDG_STATE_HOME') or os.path.join(
-        os.path.expanduser('~'), '.local', 'state')
-    readable = re.sub(r'[^A-Za-z0-9_.-]+', '-', log_pattern).strip('-')[-80:]
-    digest = hashlib.sha1(os.path.abspath(log_pattern).encode('utf-8')).hexdigest()
-    return os.path.join(base, 'check_pg_autovacuum',
-                        '%s-%s.json' % (readable, digest[:10]))
-
-
-class StateFile(object):
-
-    def __init__(self, path):
-        self.path = path
-        self.directory = os.path.dirname(os.path.abspath(path))
-        self._lock = None
-
-    def lock(self, deadline):
-        """Wait for our turn, until DEADLINE; then hold it until unlock()."""
-        self._make_directory()
-        try:
-            lock_file = open(self.path + '.lock', 'a')
-        except (IOError, OSError) as error:
-            raise CheckError('cannot open lock file %s.lock: %s'
-                             % (self.path, error.strerror))
-        while True:
-            try:
-                fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                self._lock = lock_file
-                return
-            except (IOError, OSError) as error:
-                if error.errno not in (errno.EAGAIN, errno.EACCES):
-                    raise
-            if deadline.remaining() <= 0:
-                lock_file.close()
-                raise CheckError('another check still holds %s.lock' % self.path)
-            time.sleep(0.05)
-
-    def unlock(self):
-        if self._lock is not None:
-            self._lock.close()  # closing releases the flock
-            self._lock = None
-
-    def _refuse_foreign_symlink(self):
-        """A symbolic link that someone else planted could point us anywhere."""
-        try:
-            info = os.lstat(self.path)
-        except OSError:
-            return
-        if stat.S_ISLNK(info.st_mode) and info.st_uid != os.getuid():
-            raise CheckError('refusing state file %s: a symbolic link owned by '
-                             'another user' % self.path)
-
-    def load(self):
-        """The saved state, or None before the first run."""
-        self._refuse_foreign_symlink()
-        try:
-            with open(self.path, 'rb') as saved:
-                content = saved.read(MAX_SIZE + 1)
-        except (IOError, OSError) as error:
-            if error.errno == errno.ENOENT:
-                return None
-            raise CheckError('cannot read state file %s: %s'
-                             % (self.path, error.strerror))
-        try:
-            if len(content) > MAX_SIZE:
-                raise ValueError('too big to be ours')
-            state = json.loads(content.decode('utf-8'))
-            _check_shape(state)
-            return state
-        # RuntimeError: json's RecursionError on "[[[[..." (Python 2: the
-        # same as a plain RuntimeError).
-        except (ValueError, KeyError, TypeError, RuntimeError):
-            moved_to = self.path + '.corrupt'
-            try:
-                os.rename(self.path, moved_to)
-            except (IOError, OSError) as error:
-                raise CheckError('state file %s is corrupt and cannot be moved '
-                                 'aside: %s' % (self.path, error.strerror))
-            raise StateFileCorrupt(
-                'state file %s was corrupt; moved it to %s and started afresh '
-                'at the end of the log' % (self.path, moved_to))
-
-    def save(self, state):
-        self._refuse_foreign_symlink()
-        self._make_directory()
-        content = json.dumps(dict(state, format=FORMAT), sort_keys=True)
-        try:
-            descriptor, temporary = tempfile.mkstemp(
-                dir=self.directory, prefix='.%s.' % os.path.basename(self.path),
-                suffix='.tmp')
-            try:
-                with os.fdopen(descriptor, 'wb') as out:
-                    out.write(content.encode('utf-8'))
-                    out.flush()
-                    os.fsync(out.fileno())
-                os.rename(temporary, self.path)
-            except BaseException:
-                if os.path.exists(temporary):
-                    os.unlink(temporary)
-                raise
-            directory = os.open(self.directory, os.O_RDONLY)
-            try:
-                os.fsync(directory)
-            finally:
-                os.close(directory)
-        except (IOError, OSError) as error:
-            raise CheckError('cannot write state file %s: %s'
-                             % (self.path, error.strerror))
-
-    def _make_directory(self):
-        if not os.path.isdir(self.directory):
-            try:
-                os.makedirs(self.directory, 0o700)
-            except (IOError, OSError) as error:
-                if not os.path.isdir(self.directory):
-                    raise CheckError('cannot create state directory %s: %s'
-                                     % (self.directory, error.strerror))
+def position_file(path=None, log_pattern=None):
+    """The state file at PATH, else a file per log in the state directory."""
+    return StateFile(path or default_path(log_pattern,
+                                          os.path.abspath(log_pattern)),
+                     _check_shape, MAX_SIZE)
 
 
 def _check_shape(state):
-    """Raise KeyError, TypeError or ValueError unless STATE is one of ours."""
-    if state['format'] != FORMAT:
-        raise ValueError('unknown format')
     position = state['position']
-    for key, kinds in (('path', STRINGS), ('device', numbers.Integral),
-                       ('inode', numbers.Integral), ('offset', numbers.Integral),
-                       ('mtime', numbers.Real), ('fingerprint', STRINGS)):
-        if isinstance(position[key], bool) or not isinstance(position[key], kinds):
-            raise TypeError(key)
+    require_types(position, POSITION_TYPES)
     if not 0 <= position['offset'] < 1 << 63:  # what lseek() takes
         raise ValueError('offset out of range')
     if not -1e12 < position['mtime'] < 1e12:  # NaN and infinities too

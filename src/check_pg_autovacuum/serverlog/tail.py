@@ -16,7 +16,7 @@ import hashlib
 from ..errors import CheckError
 from .chunks import complete_chunks
 from .formats import detect
-from .state import StateFileCorrupt
+from ..statefile import StateFileCorrupt
 
 FINGERPRINT_BYTES = 4096
 # headline: what to say instead of a count, when there is none to give
@@ -38,7 +38,7 @@ class LogTail(object):
         """Events written since the previous run; the new position is saved.
 
         Raises CheckError when the log cannot be read (nothing is saved
-        then), and StateFileCorrupt after starting afresh.
+        then), and also after starting afresh from a corrupt state file.
         """
         self.state_file.lock(self.deadline)
         try:
@@ -60,7 +60,8 @@ class LogTail(object):
         else:
             reading = self._continue(files, saved['position'])
         if corrupt is not None:
-            raise StateFileCorrupt('%s' % corrupt)
+            raise CheckError('%s and started afresh at the end of the log'
+                             % corrupt)
         return reading
 
     def _first_run(self, live, fresh):
