@@ -36,6 +36,8 @@ def clean_environment(tmpdir):
     # The plugin must find its imports exactly as this test run does.
     env['PYTHONPATH'] = os.pathsep.join(p for p in sys.path if p)
     env['PGPASSFILE'] = os.path.join(str(tmpdir), 'no-such-pgpass')
+    # Each test's own memory between runs and log positions.
+    env['XDG_STATE_HOME'] = os.path.join(str(tmpdir), 'state')
     return env
 
 

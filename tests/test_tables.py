@@ -14,7 +14,8 @@ from scenarios import (
 
 _numbers = itertools.count(1)
 QUIET_PERFDATA = ('databases_unreadable=0;;;0 dead_tuples_max_ratio=0;;;0 '
-                  'tables_autovacuum_disabled=0;;;0 tables_need_vacuum=0;;;0 '
+                  'tables_autovacuum_disabled=0;;;0 tables_being_vacuumed=0;;;0 '
+                  'tables_need_vacuum=0;;;0 '
                   'tables_never_autovacuumed=0;;;0 '
                   'vacuum_overdue_max=0s;86400;604800;0')
 
@@ -49,7 +50,8 @@ def test_untouched_and_small_tables_are_not_reported(plugin, cluster, db):
         'AUTOVACUUM OK - no table needs vacuum; no table needs analyze | '
         'analyze_overdue_max=0s;0;604800;0 databases_unreadable=0;;;0 '
         'dead_tuples_max_ratio=0;;;0 tables_autovacuum_disabled=1;;;0 '
-        'tables_need_analyze=0;;;0 tables_need_vacuum=0;;;0 '
+        'tables_being_vacuumed=0;;;0 tables_need_analyze=0;;;0 '
+        'tables_need_vacuum=0;;;0 '
         'tables_never_autovacuumed=0;;;0 vacuum_overdue_max=0s;0;604800;0\n')
 
 
@@ -62,37 +64,83 @@ def test_busy_table_never_vacuumed_is_reported(plugin, cluster, db):
     lines = result.stdout.splitlines()
     assert re.match(
         r'AUTOVACUUM WARNING - 1 table needs vacuum and never got it, worst '
-        r'%s.public.object_state \(500 dead rows, 10x live, never vacuumed '
-        r'in \d+[smh]\w*, autovacuum disabled\)$' % db,
+        r'%s.public.object_state \(500 dead rows, 10x live, past its trigger '
+        r'for \d+s \(estimated\), never vacuumed, autovacuum disabled\)$' % db,
         lines[0].split(' | ')[0]), lines[0]
     assert re.match(
         r'%s.public.object_state needs vacuum: 500 dead rows \(trigger 50\), '
-        r'50 live; last autovacuum never, last vacuum never; statistics began '
-        r'\S+ ago; autovacuum disabled for this table$' % db, lines[1]), lines[1]
+        r'50 live; past its trigger for \d+s \(estimated from the pace the '
+        r'rows accrued at: no earlier run saw it\); last autovacuum never, '
+        r'last vacuum never; statistics began \S+ ago; autovacuum disabled '
+        r'for this table$' % db, lines[1]), lines[1]
     assert re.match(
         r'databases_unreadable=0;;;0 dead_tuples_max_ratio=10;;;0 '
-        r'tables_autovacuum_disabled=1;;;0 tables_need_vacuum=1;;;0 '
-        r'tables_never_autovacuumed=1;;;0 vacuum_overdue_max=\d+s;0;3600;0$',
+        r'tables_autovacuum_disabled=1;;;0 tables_being_vacuumed=0;;;0 '
+        r'tables_need_vacuum=1;;;0 tables_never_autovacuumed=1;;;0 '
+        r'vacuum_overdue_max=\d+s;0;3600;0$',
         lines[0].split(' | ')[1]), lines[0]
 
 
-def test_stale_vacuum_is_reported_with_its_age(plugin, cluster, db):
+def test_the_first_run_estimates_the_crossing_from_the_pace_of_dead_rows(
+        plugin, cluster, db):
+    # Vacuumed empty (trigger 50), then 500 rows died: at an even pace they
+    # crossed 50 a tenth of the way from the vacuum to now, so the table
+    # has waited past its trigger 90% of the time since its vacuum.
     table_with_dead_rows(cluster, db, 'stale', live=1000, dead=500,
                          vacuum_first=True)
-    time.sleep(2)
+    time.sleep(4)
     result = plugin('--only', 'vacuum', *only(db) + (
         '--vacuum-warning', '1', '--vacuum-critical', '1h'))
     assert result.returncode == 1, result
     match = re.match(
         r'AUTOVACUUM WARNING - 1 table needs vacuum, worst %s.public.stale '
-        r'\(500 dead rows, 50%% of live, last vacuumed (\d+)s ago, autovacuum '
-        r'disabled\) \| .* vacuum_overdue_max=(\d+)s;1;3600;0\n$' % db,
-        result.stdout)
+        r'\(500 dead rows, 50%% of live, past its trigger for (\d+)s '
+        r'\(estimated\), last vacuumed (\d+)s ago, autovacuum disabled\) \| '
+        r'.* vacuum_overdue_max=(\d+)s;1;3600;0\n$' % db, result.stdout)
     assert match, result.stdout
-    assert 2 <= int(match.group(1)) == int(match.group(2)) < 30
+    waited, since_vacuum, overdue = [int(n) for n in match.groups()]
+    assert waited == overdue
+    assert 4 <= since_vacuum < 30
+    assert int(since_vacuum * 0.9) - 1 <= waited <= since_vacuum
 
 
-def test_stale_analyze_is_reported_with_its_age(plugin, cluster, db):
+def test_the_memory_carries_the_crossing_to_the_next_run(plugin, cluster, db):
+    table_with_dead_rows(cluster, db, 'stale', live=1000, dead=500,
+                         vacuum_first=True)
+    args = ('--only', 'vacuum') + only(db) + ('--vacuum-warning', '1h')
+    first = plugin(*args)
+    time.sleep(3)
+    second = plugin(*args + ('-v',))
+    estimated = int(re.search(r'past its trigger for (\d+)s \(estimated\)',
+                              first.stdout).group(1))
+    remembered = int(re.search(r'past its trigger for (\d+)s,',
+                               second.stdout).group(1))
+    assert estimated + 2 <= remembered <= estimated + 5, (first, second)
+    assert '(estimated' not in second.stdout, second.stdout
+
+
+def test_a_table_that_crossed_after_the_previous_run_waits_from_it(
+        plugin, cluster, db):
+    # Vacuumed long ago by the clock of this test, quiet at the first run,
+    # then a burst: the estimate from the pace would say it crossed long
+    # ago, but the previous run saw it below the trigger.
+    table_with_dead_rows(cluster, db, 'bursty', live=1000, dead=0,
+                         vacuum_first=True)
+    cluster.execute('VACUUM bursty', dbname=db)
+    time.sleep(4)
+    args = ('--only', 'vacuum') + only(db) + ('--vacuum-warning', '3')
+    assert plugin(*args).stdout.startswith('AUTOVACUUM OK - no table needs vacuum')
+    cluster.execute('DELETE FROM bursty WHERE id <= 900', dbname=db)
+    wait_for_statistics(cluster, db, 'bursty', dead=900)
+    result = plugin(*args)
+    assert result.returncode == 0, result
+    assert re.search(r'worst %s.public.bursty \(900 dead rows, 9.0x live, past '
+                     r'its trigger for [0-2]s, last vacuumed \d+s ago, '
+                     r'autovacuum disabled\)' % db, result.stdout), result.stdout
+
+
+def test_the_analyze_wait_is_estimated_from_the_pace_of_changes(
+        plugin, cluster, db):
     table_with_dead_rows(cluster, db, 'stale', live=1000, dead=500,
                          analyze_first=True)
     time.sleep(2)
@@ -102,25 +150,49 @@ def test_stale_analyze_is_reported_with_its_age(plugin, cluster, db):
     lines = result.stdout.splitlines()
     assert re.match(
         r'AUTOVACUUM CRITICAL - 1 table needs analyze, worst %s.public.stale '
-        r'\(2.0k rows changed, last analyzed (\d+)s ago\)$' % db,
-        lines[0].split(' | ')[0]), lines
+        r'\(2.0k rows changed, past its trigger for \ds \(estimated\), last '
+        r'analyzed \ds ago\)$' % db, lines[0].split(' | ')[0]), lines
     assert re.match(
         r'%s.public.stale needs analyze: 2,000 rows changed \(trigger 50\); '
-        r'last autoanalyze never, last analyze \d+s ago$'
-        % db, lines[1]), lines
+        r'past its trigger for \ds \(estimated from the pace the rows accrued '
+        r'at: no earlier run saw it\); last autoanalyze never, last analyze '
+        r'\d+s ago$' % db, lines[1]), lines
+
+
+def test_a_table_loaded_just_now_has_not_waited(plugin, cluster, db):
+    # The server is up longer than the thresholds; a table never vacuumed
+    # whose rows were only inserted may have been loaded a second ago, and
+    # nothing in the statistics says otherwise: it waits from now on.
+    table_with_dead_rows(cluster, db, 'loaded', live=5000, dead=0)
+    args = ('--only', 'vacuum,analyze', '--vacuum-warning', '0',
+            '--analyze-warning', '0') + only(db)
+    started = cluster.execute('SELECT extract(epoch FROM now() - '
+                              'pg_postmaster_start_time())')[0][0]
+    assert started > 1, 'the server must be older than the thresholds'
+    first = plugin(*args)
+    assert first.returncode == 0, first
+    assert 'worst %s.public.loaded (5.0k rows changed, past its trigger for ' \
+        '0s, never analyzed)' % db in first.stdout, first.stdout
+    time.sleep(1.1)
+    second = plugin(*args)
+    assert second.returncode == 1, second  # the memory counts from the first
+    assert 'past its trigger for 1s' in second.stdout, second.stdout
 
 
 def test_inserts_alone_trigger_vacuum_on_13_and_later(plugin, cluster, db):
     if cluster.server_version_num() < 130000:
         pytest.skip('the insert trigger came with PostgreSQL 13')
     table_with_dead_rows(cluster, db, 'append_only', live=2000, dead=0)
-    age_past_zero()
-    result = plugin('--only', 'vacuum', *only(db) + ('--vacuum-warning', '0'))
+    args = ('--only', 'vacuum', '--vacuum-warning', '0') + only(db)
+    plugin(*args)
+    time.sleep(1.1)
+    result = plugin(*args)
     assert result.returncode == 1, result
     assert re.match(
         r'AUTOVACUUM WARNING - 1 table needs vacuum and never got it, worst '
-        r'%s.public.append_only \(2.0k rows inserted, never vacuumed in \S+, '
-        r'autovacuum disabled\) \|' % db, result.stdout), result.stdout
+        r'%s.public.append_only \(2.0k rows inserted, past its trigger for 1s, '
+        r'never vacuumed, autovacuum disabled\) \|' % db, result.stdout), \
+        result.stdout
 
 
 def test_every_database_in_one_run_awkward_names_too(plugin, cluster):
@@ -138,7 +210,8 @@ def test_every_database_in_one_run_awkward_names_too(plugin, cluster):
     lines = result.stdout.splitlines()
     assert re.match(r'AUTOVACUUM CRITICAL - 4 tables need vacuum and never '
                     r'got it, worst .+\.public\.object_state \(100 dead rows, '
-                    r'10x live, never vacuumed in \S+, autovacuum disabled\)$',
+                    r'10x live, past its trigger for \d+s \(estimated\), never '
+                    r'vacuumed, autovacuum disabled\)$',
                     lines[0].split(' | ')[0]), lines[0]
     reported = sorted(line.split('.public.object_state needs vacuum')[0]
                       for line in lines[1:5])
@@ -287,7 +360,7 @@ def test_stats_reset_raises_no_storm(plugin, cluster, db):
     result = plugin('--only', 'vacuum', '--vacuum-warning', '4', *only(db))
     assert result.returncode == 0, result
     assert re.match(r'AUTOVACUUM OK - 1 table needs vacuum and never got it, '
-                    r'worst .*never vacuumed in [0-3]s', result.stdout), \
+                    r'worst .*past its trigger for [0-3]s', result.stdout), \
         result.stdout
 
 
@@ -325,7 +398,8 @@ def test_every_finding_by_default(plugin):
         r'horizon_age_max=0s;3600;21600;0 horizon_xid_age_max=0;;;0 '
         r'idle_in_transaction=0;;;0 idle_in_transaction_max=0s;900;3600;0 '
         r'replication_slots_stale=0;;;0 tables_autovacuum_disabled=0;;;0 '
-        r'tables_need_analyze=0;;;0 tables_need_vacuum=0;;;0 '
+        r'tables_being_vacuumed=0;;;0 tables_need_analyze=0;;;0 '
+        r'tables_need_vacuum=0;;;0 '
         r'tables_never_autovacuumed=0;;;0 tables_vacuum_ineffective=0;;;0 '
         r'vacuum_overdue_max=0s;86400;604800;0 wraparound_max=0%;50;75;0;100\n$',
         result.stdout), result.stdout

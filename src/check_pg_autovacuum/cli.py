@@ -3,9 +3,9 @@
 Findings (all run unless --only/--skip say otherwise):
   idle     sessions that sit "idle in transaction": while one does, vacuum
            cannot remove any row that died after its transaction began
-  vacuum   tables, in every database, past autovacuum's own trigger (dead
-           or inserted rows) whose last vacuum is old or never happened;
-           autovacuum or track_counts switched off is CRITICAL
+  vacuum   tables, in every database and catalogs included, that have
+           waited long past autovacuum's own trigger (dead or inserted
+           rows); autovacuum or track_counts switched off is CRITICAL
   analyze  the same for autoanalyze (rows changed since the last analyze)
   cancels  autovacuum runs cancelled since the previous run, counted in the
            server log (--logfile): an application's locks at work
@@ -15,8 +15,11 @@ Findings (all run unless --only/--skip say otherwise):
   wraparound  each database's distance to transaction ID and multixact
            wraparound; an anti-wraparound autovacuum blocked is CRITICAL
 A table below the trigger is never reported, however old its last vacuum.
-A never-vacuumed table waits since statistics began (stats reset, else
-server start), so a reset or a fresh restore raises no storm.
+A table's wait runs from when it crossed the trigger, which the check
+remembers between runs (a file beside --state-file, else one per server
+under ~/.local/state/check_pg_autovacuum/); with no earlier run it is
+estimated from how fast the rows accrued since the last vacuum (-v says
+so).  The time a vacuum has been running on the table does not count.
 
 Connection options follow libpq: anything not given falls back to PGHOST,
 PGPORT, PGUSER, PGDATABASE, PGSERVICE, and the password comes from
@@ -45,6 +48,7 @@ from .databases import Databases
 from .durations import parse_range
 from .errors import CheckError
 from .horizon import HorizonContext, HorizonHolders, StaleSlotsContext
+from .memory import Memory, MemoryContext, RememberedRuns, memory_file
 from .output import PerfdataFirst
 from .serverlog.state import position_file
 from .serverlog.files import LocalLogFiles, ServerLogFiles
@@ -84,12 +88,14 @@ performance data (fixed labels; s = seconds):
   idle_in_transaction         sessions idle in transaction
   idle_in_transaction_max     longest idle time among them (s)
   tables_need_vacuum          tables past the vacuum trigger
+  tables_being_vacuumed       of those, being vacuumed now
   tables_never_autovacuumed   of those, never vacuumed since statistics began
-  vacuum_overdue_max          longest wait for vacuum among them (s)
+  vacuum_overdue_max          longest time past the vacuum trigger among
+                              them, a running vacuum not counted (s)
   dead_tuples_max_ratio       largest dead/live rows ratio among them
   tables_autovacuum_disabled  tables with autovacuum_enabled = false
   tables_need_analyze         tables past the analyze trigger
-  analyze_overdue_max         longest wait for analyze among them (s)
+  analyze_overdue_max         longest time past the analyze trigger (s)
   databases_unreadable        databases that could not be read
   autovacuum_cancels          autovacuum runs cancelled since the last run
   autovacuum_lock_skips       autovacuum runs that never got their lock
@@ -132,16 +138,16 @@ def _parser():
     tables = parser.add_argument_group(
         'tables needing vacuum or analyze (every database)')
     tables.add_argument('--vacuum-warning', default='1d',
-                        metavar='DURATION', help='longest wait for vacuum of '
-                        'a table that needs it before WARNING (default: '
-                        '%(default)s)')
+                        metavar='DURATION', help='longest time a table may '
+                        'wait past its vacuum trigger before WARNING '
+                        '(default: %(default)s)')
     tables.add_argument('--vacuum-critical', default='7d',
                         metavar='DURATION', help='... before CRITICAL '
                         '(default: %(default)s)')
     tables.add_argument('--analyze-warning', default='1d',
-                        metavar='DURATION', help='longest wait for analyze of '
-                        'a table that needs it before WARNING (default: '
-                        '%(default)s)')
+                        metavar='DURATION', help='longest time a table may '
+                        'wait past its analyze trigger before WARNING '
+                        '(default: %(default)s)')
     tables.add_argument('--analyze-critical', default='7d',
                         metavar='DURATION',
                         help='... before CRITICAL (default: %(default)s)')
@@ -167,8 +173,10 @@ def _parser():
                      'pg_read_binary_file), for a monitoring host that cannot '
                      'read them')
     log.add_argument('--state-file', metavar='PATH', help='where to keep the '
-                     'position in the log between runs (default: a file per '
-                     'log under ~/.local/state/check_pg_autovacuum/)')
+                     'position in the log between runs, and beside it, in '
+                     'PATH.memory, what the runs saw of the tables (default: '
+                     'a file per log and one per server under '
+                     '$XDG_STATE_HOME or ~/.local/state/check_pg_autovacuum/)')
     log.add_argument('--cancel-warning', default='1', metavar='RANGE',
                      help='WARNING when more cancellations than this since the '
                      'previous run (Nagios range; default: %(default)s)')
@@ -291,7 +299,9 @@ def build_check(args, session, databases, deadline):
     if 'idle' in findings:
         check.add(IdleTransactions(session),
                   IdleTransactionsContext(args.idle_warning, args.idle_critical))
-    statistics = TableStatistics(databases, args.exclude_tables)
+    memory = Memory(memory_file(args.state_file, *server_address(session)),
+                    session, deadline)
+    statistics = TableStatistics(databases, memory, args.exclude_tables)
     if 'horizon' in findings:
         check.add(HorizonHolders(session, statistics),
                   HorizonContext(args.horizon_warning, args.horizon_critical),
@@ -319,7 +329,15 @@ def build_check(args, session, databases, deadline):
                                                args.cancel_critical))
         else:
             check.add(NoServerLog(), NoServerLogContext())
+    # Last: it saves what the findings above saw.
+    check.add(RememberedRuns(memory), MemoryContext())
     return check
+
+
+def server_address(session):
+    """Host (or socket directory) and port, as libpq resolved them."""
+    parameters = session.conn.get_dsn_parameters()
+    return parameters.get('host'), parameters.get('port')
 
 
 def server_log(args, session, deadline):
@@ -327,9 +345,8 @@ def server_log(args, session, deadline):
     prefix = session.rows(queries.log_line_prefix(session.server_version))[0]
     if args.log_via_sql:
         files = ServerLogFiles(session)
-        name = 'via-sql-%s-%s-%s' % (session.conn.get_dsn_parameters().get('host'),
-                                     session.conn.get_dsn_parameters().get('port'),
-                                     session.database)
+        name = 'via-sql-%s-%s-%s' % (server_address(session) +
+                                     (session.database,))
     else:
         files, name = LocalLogFiles(args.logfile), args.logfile
     state_file = position_file(args.state_file, name)

@@ -51,6 +51,7 @@ class Databases(object):
         self.max_connections = max_connections
         self._names = None
         self.unreadable = []  # (database name, reason), in name order
+        self.last_read = []  # the databases the last query_each could read
 
     def names(self):
         if self._names is None:
@@ -99,6 +100,8 @@ class Databases(object):
         failed = [name for name in names if not isinstance(outcomes[name], list)]
         dropped = self._dropped(failed)
         rows = []
+        self.last_read = [name for name in names
+                          if name not in failed and name not in dropped]
         for name in names:
             if name in dropped:
                 _log.info('database %s was dropped while we checked it', name)

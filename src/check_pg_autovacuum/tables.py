@@ -2,10 +2,11 @@
 
 We look at need, not at timestamps: a table is reported only when it has
 passed autovacuum's own trigger (dead rows, on 13+ also inserted rows; for
-analyze, changed rows), and then judged by how long it has been waiting
-since its last vacuum or analyze -- or, never vacuumed, since statistics
-began.  A quiet table vacuumed a year ago is fine; a busy one that never
-was is not, whatever its neighbours' timestamps say.
+analyze, changed rows), and then judged by how long it has waited *past
+that trigger* (overdue.py), not counting a vacuum that is running on it.
+A quiet table vacuumed a year ago is fine; a busy one that never was is
+not, whatever its neighbours' timestamps say.  Catalogs count: autovacuum
+vacuums them like any other table.
 """
 from __future__ import unicode_literals
 
@@ -13,22 +14,36 @@ import nagiosplugin
 
 from . import queries, words
 from .durations import format_duration
+from .overdue import (
+    describe_running, describe_wait, judge_waits, table_scopes)
 from .verdict import AnyFoundContext, FindingContext
 
 
 class TableStatistics(object):
-    """Reads, once per run, every database's tables that need autovacuum."""
+    """Reads, once per run, every database's tables that need autovacuum,
+    and the vacuums running now; works out how long each has waited."""
 
-    def __init__(self, databases, exclude_tables=None):
+    def __init__(self, databases, memory=None, exclude_tables=None):
         self.databases = databases
+        self.memory = memory
         self.exclude_tables = exclude_tables
         self._tables = None
 
     def tables(self):
         if self._tables is None:
-            self._tables = self.databases.query_each(
+            rows = self.databases.query_each(
                 queries.tables_needing_autovacuum,
                 {'exclude_tables': self.exclude_tables})
+            session = self.databases.session
+            running = session.rows(queries.running_vacuums(
+                session.server_version))
+            scopes = None
+            if self.memory is not None:
+                read = [d for d in session.rows(queries.statistics_since(
+                    session.server_version))
+                        if d.database in self.databases.last_read]
+                scopes = table_scopes(self.memory, read)
+            self._tables = judge_waits(rows, running, scopes)
         return self._tables
 
 
@@ -68,6 +83,8 @@ class AutovacuumSwitchesContext(nagiosplugin.Context):
 
 
 def qualified_name(table):
+    if table.shared:
+        return '%s.%s (shared)' % (table.schema, table.table_name)
     return '%s.%s.%s' % (table.database, table.schema, table.table_name)
 
 
@@ -85,16 +102,18 @@ class TablesNeedingVacuum(nagiosplugin.Resource):
     def probe(self):
         tables = self.statistics.tables()
         self.tables_needing_vacuum = sorted(
-            [t for t in tables
-             if t.dead_rows_past_trigger or t.inserts_past_trigger],
-            key=lambda t: -t.vacuum_waiting_seconds)
+            [t for t in tables if t.vacuum_wait],
+            key=lambda t: -t.vacuum_wait.seconds)
         needing = self.tables_needing_vacuum
-        longest = max([t.vacuum_waiting_seconds for t in needing] or [0])
+        longest = max([t.vacuum_wait.seconds for t in needing] or [0])
         worst_ratio = max([dead_ratio(t) for t in needing
                            if t.dead_rows_past_trigger] or [0])
         return [
             nagiosplugin.Metric('tables_need_vacuum', len(needing), min=0,
                                 context='count'),
+            nagiosplugin.Metric('tables_being_vacuumed',
+                                len([t for t in needing if t.vacuum_wait.running]),
+                                min=0, context='count'),
             nagiosplugin.Metric('tables_never_autovacuumed',
                                 len([t for t in needing if t.never_vacuumed]),
                                 min=0, context='count'),
@@ -118,10 +137,10 @@ class TablesNeedingAnalyze(nagiosplugin.Resource):
 
     def probe(self):
         self.tables_needing_analyze = sorted(
-            [t for t in self.statistics.tables() if t.needs_analyze],
-            key=lambda t: -t.analyze_waiting_seconds)
+            [t for t in self.statistics.tables() if t.analyze_wait],
+            key=lambda t: -t.analyze_wait.seconds)
         needing = self.tables_needing_analyze
-        longest = max([t.analyze_waiting_seconds for t in needing] or [0])
+        longest = max([t.analyze_wait.seconds for t in needing] or [0])
         return [
             nagiosplugin.Metric('tables_need_analyze', len(needing), min=0,
                                 context='count'),
@@ -131,7 +150,7 @@ class TablesNeedingAnalyze(nagiosplugin.Resource):
 
 
 class VacuumOverdueContext(FindingContext):
-    """Judges the longest wait for vacuum; names the worst table."""
+    """Judges the longest wait past the vacuum trigger; names the worst table."""
 
     hint = ('what to do: find what keeps autovacuum from these tables (the '
             'other findings: old transactions, cancellations); VACUUM them by '
@@ -157,7 +176,7 @@ class VacuumOverdueContext(FindingContext):
 
 
 class AnalyzeOverdueContext(FindingContext):
-    """Judges the longest wait for analyze; names the worst table."""
+    """Judges the longest wait past the analyze trigger; names the worst table."""
 
     hint = 'what to do: ANALYZE these tables; then find why autoanalyze did not'
 
@@ -171,11 +190,10 @@ class AnalyzeOverdueContext(FindingContext):
             return 'no table needs analyze'
         never = all(t.never_analyzed for t in tables)
         worst = tables[0]
-        return '%s analyze%s, worst %s (%s rows changed, %s)' % (
+        return '%s analyze%s, worst %s (%s rows changed, %s%s)' % (
             _needs(len(tables)), ' and never got it' if never else '',
             qualified_name(worst), words.count(worst.n_mod_since_analyze),
-            _waiting(worst.never_analyzed, worst.analyze_waiting_seconds,
-                     'analyzed'))
+            describe_wait(worst, 'analyze'), _being(worst.analyze_wait))
 
     def detail_lines(self, metric):
         return words.capped(
@@ -187,15 +205,15 @@ def _needs(number):
     return '%s need%s' % (words.plural(number, 'table'), 's' if number == 1 else '')
 
 
-def _waiting(never, seconds, done):
-    if never:
-        return 'never %s in %s' % (done, format_duration(seconds))
-    return 'last %s %s ago' % (done, format_duration(seconds))
+def _being(wait):
+    return ', being %s' % ('analyzed' if wait.running.command == 'analyze'
+                           else 'vacuumed') if wait.running else ''
 
 
-def _since_statistics(never, seconds):
+def _since_statistics(table, never):
     """For a table never vacuumed: how long statistics have been kept."""
-    return '; statistics began %s ago' % format_duration(seconds) if never else ''
+    return '; statistics began %s ago' % format_duration(
+        max(0, table.now_epoch - table.stats_since_epoch)) if never else ''
 
 
 def ratio_text(table, of='live'):
@@ -215,9 +233,12 @@ def _vacuum_summary(table):
     else:
         what = '%s rows inserted' % words.count(table.n_ins_since_vacuum)
     disabled = '' if table.autovacuum_enabled else ', autovacuum disabled'
-    return '%s, %s%s' % (what, _waiting(table.never_vacuumed,
-                                        table.vacuum_waiting_seconds,
-                                        'vacuumed'), disabled)
+    return '%s, %s%s%s' % (what, describe_wait(table, 'vacuum'),
+                           _being(table.vacuum_wait), disabled)
+
+
+def _running_detail(wait):
+    return '; %s' % describe_running(wait.running) if wait.running else ''
 
 
 def _vacuum_detail(table):
@@ -230,23 +251,37 @@ def _vacuum_detail(table):
         reasons.append('%s rows inserted (trigger %s)' % (
             words.exact(table.n_ins_since_vacuum),
             words.exact(table.insert_trigger)))
-    return '%s needs vacuum: %s; last autovacuum %s, last vacuum %s%s%s' % (
-        qualified_name(table), ', '.join(reasons),
-        words.ago(table.last_autovacuum_seconds),
-        words.ago(table.last_vacuum_seconds),
-        _since_statistics(table.never_vacuumed, table.vacuum_waiting_seconds),
-        '' if table.autovacuum_enabled else
-        '; autovacuum disabled for this table')
+    wait = table.vacuum_wait
+    return '%s needs vacuum: %s; past its trigger for %s%s; last autovacuum ' \
+        '%s, last vacuum %s%s%s%s' % (
+            qualified_name(table), ', '.join(reasons),
+            format_duration(wait.seconds), _how(wait),
+            words.ago(table.last_autovacuum_seconds),
+            words.ago(table.last_vacuum_seconds),
+            _since_statistics(table, table.never_vacuumed),
+            _running_detail(wait),
+            '' if table.autovacuum_enabled else
+            '; autovacuum disabled for this table')
+
+
+def _how(wait):
+    if wait.how == 'estimated':
+        return (' (estimated from the pace the rows accrued at: no earlier '
+                'run saw it)')
+    return ''
 
 
 def _analyze_detail(table):
-    return '%s needs analyze: %s rows changed (trigger %s); last autoanalyze %s, ' \
-        'last analyze %s%s' % (
+    wait = table.analyze_wait
+    return '%s needs analyze: %s rows changed (trigger %s); past its trigger ' \
+        'for %s%s; last autoanalyze %s, last analyze %s%s%s' % (
             qualified_name(table), words.exact(table.n_mod_since_analyze),
             words.exact(table.analyze_trigger),
+            format_duration(wait.seconds), _how(wait),
             words.ago(table.last_autoanalyze_seconds),
             words.ago(table.last_analyze_seconds),
-            _since_statistics(table.never_analyzed, table.analyze_waiting_seconds))
+            _since_statistics(table, table.never_analyzed),
+            _running_detail(wait))
 
 
 class UnreadableDatabases(nagiosplugin.Resource):

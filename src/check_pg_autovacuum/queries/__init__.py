@@ -52,6 +52,23 @@ def tables_needing_autovacuum(server_version):
     return _load('tables_needing_autovacuum.sql')
 
 
+def running_vacuums(server_version):
+    """Vacuums (and, 13+, analyzes and VACUUM FULLs) running now, per table."""
+    if server_version >= 130000:  # pg_stat_progress_analyze
+        return _load('running_vacuums_post_130000.sql')
+    return _load('running_vacuums.sql')
+
+
+def statistics_since(server_version):
+    """Each database's oid and stats_reset, for the memory (10+)."""
+    return _load('statistics_since.sql')
+
+
+def server_identity(server_version):
+    """Which cluster this is, for the memory between runs (10+)."""
+    return _load('server_identity.sql')
+
+
 def log_line_prefix(server_version):
     """The server's log_line_prefix, to parse its stderr log (10+)."""
     return _load('log_line_prefix.sql')

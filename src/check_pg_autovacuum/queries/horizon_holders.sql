@@ -3,9 +3,11 @@
 -- standby (hot_standby_feedback) can still see it.  Each holder with the
 -- age of what it holds, in transactions, and since when, where that is
 -- known (slots and standbys keep no time), clamped at 0: a transaction may
--- begin after our now().  Not counted: autovacuum workers, whose xmin other
--- vacuums ignore (PROC_IN_VACUUM), and walsenders, which pg_stat_replication
--- shows as standbys.
+-- begin after our now().  Not counted: a lazy VACUUM, manual or auto, whose
+-- xmin every other vacuum ignores (vacuum_rel() sets PROC_IN_VACUUM, on
+-- 10 to 18; pg_stat_progress_vacuum lists exactly those; VACUUM FULL and
+-- ANALYZE, an autovacuum worker's too, do hold the horizon), and walsenders,
+-- which pg_stat_replication shows as standbys.
 SELECT 'session' AS kind, pid::text AS holder, datname AS database,
        usename AS user_name, application_name, state,
        greatest(age(backend_xid), age(backend_xmin)) AS xid_age,
@@ -17,7 +19,8 @@ SELECT 'session' AS kind, pid::text AS holder, datname AS database,
   FROM pg_stat_activity
  WHERE (backend_xid IS NOT NULL OR backend_xmin IS NOT NULL)
    AND pid <> pg_backend_pid()
-   AND backend_type NOT IN ('autovacuum worker', 'walsender')
+   AND backend_type <> 'walsender'
+   AND pid NOT IN (SELECT pid FROM pg_stat_progress_vacuum)
 UNION ALL
 SELECT 'prepared transaction', gid, database, owner, NULL, NULL,
        age(transaction),

@@ -10,9 +10,10 @@
 -- reltuples < 0 (never vacuumed or analyzed) counts as 0; a table's
 -- reloptions override the server settings.
 --
--- The wait runs from the last vacuum (manual or auto), or for a table never
--- vacuumed from when statistics began: the database's stats_reset, else
--- server start.  A stats reset therefore never raises a storm.
+-- How long a table has waited past its trigger is worked out by the caller
+-- (overdue.py) from the times given here: the last vacuum (manual or auto)
+-- and analyze, and when statistics began (the database's stats_reset, else
+-- server start).
 --
 -- A TOAST table is autovacuumed on its own trigger and shown under its
 -- owner's name with " (TOAST)".  Like autovacuum, we take its own
@@ -25,14 +26,17 @@ WITH settings AS (
            current_setting('autovacuum_vacuum_insert_scale_factor')::float8 AS insert_scale_factor,
            current_setting('autovacuum_analyze_threshold')::float8 AS analyze_threshold,
            current_setting('autovacuum_analyze_scale_factor')::float8 AS analyze_scale_factor,
-           coalesce((SELECT stats_reset FROM pg_stat_database
-                      WHERE datname = current_database()),
-                    pg_postmaster_start_time()) AS stats_since
+           coalesce(d.stats_reset, pg_postmaster_start_time()) AS stats_since,
+           d.datid AS database_oid
+      FROM pg_stat_database d
+     WHERE d.datname = current_database()
 ),
 tables AS (
     SELECT coalesce(owner_ns.nspname, s.schemaname) AS schemaname,
            coalesce(owner.relname, s.relname) AS relname,
+           c.oid AS relid, c.relisshared AS shared,
            c.relkind = 't' AS is_toast, s.n_live_tup, s.n_dead_tup,
+           s.n_tup_upd + s.n_tup_del AS updated_or_deleted,
            s.n_ins_since_vacuum, s.n_mod_since_analyze,
            greatest(c.reltuples, 0) AS reltuples,
            s.last_autovacuum, s.last_vacuum, s.last_autoanalyze, s.last_analyze,
@@ -57,13 +61,11 @@ tables AS (
                   max(option_value::float8) FILTER (WHERE option_name = 'autovacuum_analyze_threshold') AS analyze_threshold,
                   max(option_value::float8) FILTER (WHERE option_name = 'autovacuum_analyze_scale_factor') AS analyze_scale_factor
              FROM pg_options_to_table(r.reloptions)) AS o
-           -- what pg_stat_user_tables shows, partitioned parents aside
-           -- (no storage), and the TOAST tables of those
-     WHERE (c.relkind IN ('r', 'm')
-            AND s.schemaname NOT IN ('pg_catalog', 'information_schema')
-            AND s.schemaname !~ '^pg_toast'
-            OR owner.relkind IN ('r', 'm')
-            AND owner_ns.nspname NOT IN ('pg_catalog', 'information_schema'))
+           -- Every table autovacuum visits, catalogs included (temp-table
+           -- churn bloats pg_attribute, a logical slot holds them back);
+           -- partitioned parents have no storage.  Shared catalogs show in
+           -- every database: the caller keeps one of each.
+     WHERE (c.relkind IN ('r', 'm') OR owner.relkind IN ('r', 'm'))
        AND c.relpersistence <> 't'  -- autovacuum never visits temp tables
        -- Every trigger is >= 0: without any change or reloption, a table
        -- can be skipped before the costly part.
@@ -90,7 +92,7 @@ triggers AS (
            END AS analyze_trigger,
            greatest(t.last_vacuum, t.last_autovacuum) AS last_any_vacuum,
            greatest(t.last_analyze, t.last_autoanalyze) AS last_any_analyze,
-           z.stats_since
+           z.stats_since, z.database_oid
       FROM tables t CROSS JOIN settings z
 )
 SELECT current_database() AS database, schemaname AS schema,
@@ -103,10 +105,11 @@ SELECT current_database() AS database, schemaname AS schema,
        autovacuum_enabled,
        last_any_vacuum IS NULL AS never_vacuumed,
        last_any_analyze IS NULL AS never_analyzed,
-       floor(extract(epoch FROM now() - coalesce(last_any_vacuum, stats_since)))::bigint
-         AS vacuum_waiting_seconds,
-       floor(extract(epoch FROM now() - coalesce(last_any_analyze, stats_since)))::bigint
-         AS analyze_waiting_seconds,
+       database_oid, relid, shared, updated_or_deleted,
+       extract(epoch FROM now())::float8 AS now_epoch,
+       extract(epoch FROM stats_since)::float8 AS stats_since_epoch,
+       extract(epoch FROM last_any_vacuum)::float8 AS last_vacuum_epoch,
+       extract(epoch FROM last_any_analyze)::float8 AS last_analyze_epoch,
        floor(extract(epoch FROM now() - last_autovacuum))::bigint AS last_autovacuum_seconds,
        floor(extract(epoch FROM now() - last_vacuum))::bigint AS last_vacuum_seconds,
        floor(extract(epoch FROM now() - last_autoanalyze))::bigint AS last_autoanalyze_seconds,

@@ -1,0 +1,222 @@
+"""What earlier runs saw: since when something has held, run after run.
+
+Some findings cannot be judged from one look: a table is overdue when it has
+waited long *past its trigger*, a standby when it has held the same xmin for
+long, the workers when they have been saturated for long.  Each run tells
+the memory what holds now, as facts -- a key (a table's oid) and a value
+(its last vacuum): a fact that held with the same value at the previous run
+keeps the time it began; a new fact, or one whose value changed, begins
+now, or at the estimate its finding gives.  Facts a run no longer reports
+are forgotten, so the file holds only what is wrong, and stays small.
+
+Facts live in scopes -- a database, the shared catalogs, the cluster --
+and a run replaces only the scopes it looked at: a check of one database
+leaves another check's databases alone.  A scope is believed only while
+its identity (a database's oid and stats_reset, say) is unchanged, and the
+whole memory only for the cluster that wrote it (its system identifier):
+a server rebuilt at the same address starts afresh.
+
+The file is a StateFile (statefile.py): replaced atomically, 0600, locked
+while a run merges its scopes into it; a corrupt one is moved aside, said
+once, and the memory starts afresh.
+"""
+from __future__ import unicode_literals
+
+import numbers
+
+import nagiosplugin
+
+from . import queries
+from .errors import CheckError
+from .statefile import STRINGS, StateFile, StateFileCorrupt, default_path
+
+MAX_SIZE = 8 << 20
+MAX_FACTS = 50000  # some 60 bytes each: 3 MB at the most
+FORGET_SCOPES_AFTER = 30 * 86400  # unseen that long: nobody checks it any more
+FINITE = (-1e12, 1e12)  # epoch seconds; NaN and infinities are out too
+
+
+def memory_file(state_file_option, host, port):
+    """Beside --state-file when given; else one file per server address."""
+    if state_file_option:
+        path = state_file_option + '.memory'
+    else:
+        path = default_path('memory-%s-%s' % (host, port),
+                            'memory %s %s' % (host, port))
+    return StateFile(path, _check_shape, MAX_SIZE)
+
+
+class Scope(object):
+    """What this run saw of one part of the server.
+
+    previous_look: when a run last looked at this scope (same identity),
+    in the server's clock; None when no run we believe did.
+    """
+
+    def __init__(self, identity, saved, now):
+        self.identity = identity
+        self.now = now
+        believed = saved is not None and saved['identity'] == identity
+        self.previous_look = saved['looked'] if believed else None
+        self._previous = saved['facts'] if believed else {}
+        self.facts = {}
+
+    def since(self, key, value, estimate=None):
+        """Since when KEY has held VALUE, and how we know: 'remembered',
+        'estimated' or 'seen' (first seen now).  Records it as holding.
+
+        A fact the previous run did not see (or saw with another value)
+        began after it looked, whatever the estimate says.
+        """
+        previous = self._previous.get(key)
+        if previous is not None and previous[0] == value:
+            since, how = previous[1], 'remembered'
+        elif estimate is not None and estimate < self.now:
+            since, how = estimate, 'estimated'
+        else:
+            since, how = self.now, 'seen'
+        if how != 'remembered' and self.previous_look is not None \
+                and since < self.previous_look:
+            since, how = self.previous_look, 'seen'
+        self.facts[key] = [value, since]
+        return since, how
+
+
+class Memory(object):
+    """The memory of one server, loaded at first use, saved at the end."""
+
+    def __init__(self, state_file, session, deadline):
+        self.state_file = state_file
+        self.session = session
+        self.deadline = deadline
+        self.server = None
+        self.problem = None  # what went wrong with the file, said once
+        self.notes = []
+        self._saved = None
+        self._scopes = {}
+
+    def _open(self):
+        """Load what earlier runs saw of this cluster."""
+        identity = self.session.rows(
+            queries.server_identity(self.session.server_version))[0]
+        server = self.server = identity.system_identifier or \
+            'started %s' % identity.started_epoch
+        try:
+            saved = self.state_file.load()
+        except StateFileCorrupt as corrupt:
+            self.problem = 'memory: %s and started afresh' % corrupt
+            saved = None
+        except CheckError as error:
+            self.problem = 'memory: %s' % error
+            saved = None
+        if saved is not None and saved['server'] != server:
+            self.notes.append('memory: %s was written for another cluster at '
+                              'this address; started afresh'
+                              % self.state_file.path)
+            saved = None
+        self._saved = saved['scopes'] if saved else {}
+
+    def scope(self, name, identity, now):
+        """The scope NAME for this run; looked at now (server clock)."""
+        if self._saved is None:
+            self._open()
+        if name not in self._scopes:
+            self._scopes[name] = Scope(identity, self._saved.get(name), now)
+        return self._scopes[name]
+
+    def save(self):
+        """Merge the scopes this run looked at into the file, under its lock.
+
+        Another run may have saved since we loaded: its other scopes stay.
+        """
+        if not self._scopes:
+            return
+        try:
+            self.state_file.lock(self.deadline)
+            try:
+                self.state_file.save(self._merged(self._latest()))
+            finally:
+                self.state_file.unlock()
+        except CheckError as error:
+            self.problem = self.problem or 'memory: %s' % error
+
+    def _latest(self):
+        try:
+            latest = self.state_file.load()
+        except StateFileCorrupt:
+            return {}  # moved aside by now; said at open() if it was then
+        if latest is None or latest['server'] != self.server:
+            return {}
+        return latest['scopes']
+
+    def _merged(self, scopes):
+        newest_look = max(scope.now for scope in self._scopes.values())
+        merged = dict((name, scope) for name, scope in scopes.items()
+                      if name not in self._scopes
+                      and scope['looked'] > newest_look - FORGET_SCOPES_AFTER)
+        room = MAX_FACTS
+        for name, scope in sorted(self._scopes.items()):
+            facts = dict(sorted(scope.facts.items())[:max(room, 0)])
+            room -= len(facts)
+            merged[name] = {'identity': scope.identity, 'looked': scope.now,
+                            'facts': facts}
+        return {'server': self.server, 'scopes': merged}
+
+
+def _check_shape(state):
+    """Raise KeyError, TypeError or ValueError unless STATE is a memory."""
+    if not isinstance(state['server'], STRINGS):
+        raise TypeError('server')
+    if not isinstance(state['scopes'], dict):
+        raise TypeError('scopes')
+    for scope in state['scopes'].values():
+        if not isinstance(scope['identity'], STRINGS):
+            raise TypeError('identity')
+        _require_time(scope['looked'])
+        if not isinstance(scope['facts'], dict):
+            raise TypeError('facts')
+        for fact in scope['facts'].values():
+            if not isinstance(fact, list) or len(fact) != 2:
+                raise TypeError('fact')
+            _require_time(fact[1])
+
+
+def _require_time(value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError('time')
+    if not FINITE[0] < value < FINITE[1]:
+        raise ValueError('time out of range')
+
+
+
+class RememberedRuns(nagiosplugin.Resource):
+    """Saves what this run saw.  Added last, so that every finding has looked."""
+
+    def __init__(self, memory):
+        self.memory = memory
+
+    def probe(self):
+        self.memory.save()
+        return nagiosplugin.Metric('memory', self.memory.problem or '',
+                                   context='memory')
+
+
+class MemoryContext(nagiosplugin.Context):
+    """A memory we could not read or write: UNKNOWN, named; the findings
+    still judge, from estimates where the memory would have known."""
+
+    hint = ('what to do: make the state directory writable for the user '
+            'that runs the check, or give --state-file')
+
+    def __init__(self):
+        super(MemoryContext, self).__init__('memory')
+
+    def evaluate(self, metric, resource):
+        state = nagiosplugin.Unknown if metric.value else nagiosplugin.Ok
+        return self.result_cls(state, None, metric)
+
+    def describe(self, metric):
+        return metric.value or None
+
+    def detail_lines(self, metric):
+        return metric.resource.memory.notes

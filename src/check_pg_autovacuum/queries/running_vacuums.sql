@@ -1,0 +1,15 @@
+-- PostgreSQL 10 to 12.
+-- Every vacuum running now in the cluster, auto or manual, with the table
+-- (by database and relation oid: the caller matches them to its tables),
+-- how far it got and since when it works on that table.  A vacuum runs
+-- each table in a transaction of its own (vacuum_rel()), so xact_start is
+-- when this table's turn began.  Running ANALYZE is not reported before 13.
+SELECT p.pid, p.datid AS database_oid, p.relid, 'vacuum' AS command,
+       p.phase, p.heap_blks_total AS blocks_total,
+       p.heap_blks_scanned AS blocks_done, p.index_vacuum_count,
+       a.backend_type = 'autovacuum worker' AS by_autovacuum,
+       extract(epoch FROM a.xact_start)::float8 AS started_epoch,
+       extract(epoch FROM now())::float8 AS now_epoch
+  FROM pg_stat_progress_vacuum p
+  LEFT JOIN pg_stat_activity a ON a.pid = p.pid
+ WHERE p.relid IS NOT NULL

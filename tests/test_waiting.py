@@ -1,0 +1,199 @@
+# -*- coding: utf-8 -*-
+"""How long tables wait past their trigger, and the memory between runs, for real."""
+from __future__ import unicode_literals
+
+import itertools
+import json
+import os
+import re
+import shutil
+import threading
+import time
+
+import psycopg2.extensions
+import pytest
+
+from scenarios import (
+    database, idle_in_transaction, quote_ident, table_with_dead_rows,
+    wait_for_statistics)
+
+_numbers = itertools.count(1)
+
+
+@pytest.fixture
+def db(cluster):
+    with database(cluster, 'waiting-%d' % next(_numbers)) as name:
+        yield name
+
+
+def only(name):
+    return '--databases', '^%s$' % re.escape(name)
+
+
+def running_vacuum(cluster, table, dbname, timeout=30):
+    """The pid of the vacuum running on TABLE, once it scans the heap."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        rows = cluster.execute(
+            "SELECT p.pid FROM pg_stat_progress_vacuum p "
+            "WHERE p.relid = %s::regclass AND p.phase = 'scanning heap'",
+            (quote_ident(table),), dbname=dbname)
+        if rows:
+            return rows[0][0]
+        time.sleep(0.1)
+    raise AssertionError('no vacuum of %s began' % table)
+
+
+def test_a_table_being_autovacuumed_is_not_waiting(plugin, cluster, db):
+    # Vacuumed by hand (quickly), then every row dies: past its trigger,
+    # with an old last vacuum, and an autovacuum that crawls through it.
+    cluster.execute(
+        'CREATE TABLE big (id int, payload text) WITH '
+        '(autovacuum_vacuum_cost_delay = 100, autovacuum_vacuum_cost_limit = 1,'
+        ' autovacuum_analyze_threshold = 1000000000)', dbname=db)
+    cluster.execute("INSERT INTO big SELECT g, repeat('x', 20) "
+                    "FROM generate_series(1, 200000) g", dbname=db)
+    cluster.execute('VACUUM big', dbname=db)
+    time.sleep(3)
+    cluster.execute('DELETE FROM big', dbname=db)
+    wait_for_statistics(cluster, db, 'big', dead=200000)
+    pid = running_vacuum(cluster, 'big', db)
+    time.sleep(2)
+    args = ('--only', 'vacuum', '-v', '--vacuum-warning', '1') + only(db)
+    first = plugin(*args)
+    time.sleep(1.5)
+    second = plugin(*args)
+    assert running_vacuum(cluster, 'big', db) == pid, 'the vacuum ended early'
+    for result in (first, second):
+        assert result.returncode == 0, result
+        assert re.match(r'AUTOVACUUM OK - 1 table needs vacuum, worst '
+                        r'%s.public.big \(200k dead rows, \d+x live, past its '
+                        r'trigger for 0s( \(estimated\))?, last vacuumed \d+s '
+                        r'ago, being vacuumed\) \|' % db, result.stdout), result
+        assert 'tables_being_vacuumed=1;' in result.stdout
+        assert re.search(r'; being vacuumed by pid %d \(autovacuum\) for \d+s, '
+                         r'phase scanning heap, \d+%% scanned$' % pid,
+                         result.stdout.splitlines()[1]), result.stdout
+
+
+def test_a_manual_vacuum_is_no_horizon_holder(plugin, cluster, db):
+    # A nightly VACUUM running long: it holds an xmin in pg_stat_activity,
+    # but every other vacuum ignores it -- seen here by a VACUUM of another
+    # table that removes all its dead rows meanwhile.
+    cluster.execute("CREATE TABLE nightly AS SELECT g AS id, repeat('x', 20) "
+                    "AS payload FROM generate_series(1, 200000) g", dbname=db)
+    table_with_dead_rows(cluster, db, 'other', live=100, dead=0)
+    conn = cluster.connect(db, application_name='vacuumdb')
+    with conn.cursor() as cursor:
+        cursor.execute('SET vacuum_cost_delay = 100')
+        cursor.execute('SET vacuum_cost_limit = 1')
+    def vacuum_until_cancelled():
+        try:
+            conn.cursor().execute('VACUUM (FREEZE) nightly')
+        except psycopg2.extensions.QueryCanceledError:
+            pass
+    vacuum = threading.Thread(target=vacuum_until_cancelled)
+    vacuum.start()
+    try:
+        pid = running_vacuum(cluster, 'nightly', db)
+        cluster.execute('DELETE FROM other', dbname=db)
+        cluster.execute('VACUUM other', dbname=db)
+        wait_for_statistics(cluster, db, 'other', dead=0, live=0)
+        time.sleep(1.1)
+        result = plugin('--only', 'horizon', '--horizon-warning', '0', *only(db))
+        still = cluster.execute('SELECT count(*) FROM pg_stat_progress_vacuum '
+                                'WHERE pid = %s', (pid,))[0][0]
+    finally:
+        cluster.execute('SELECT pg_cancel_backend(%s)', (pid,))
+        vacuum.join()
+        conn.close()
+    assert still == 1, 'the VACUUM was over before the check ran'
+    assert result.returncode == 0, result
+    assert result.stdout.startswith('AUTOVACUUM OK - nothing holds back vacuum |')
+
+
+def test_catalogs_are_judged_like_tables(plugin, cluster, db):
+    # Temp-table churn behind an open transaction: pg_attribute fills with
+    # dead rows that no vacuum may remove.
+    with idle_in_transaction(cluster, dbname=db):
+        churn = cluster.connect(db)
+        with churn.cursor() as cursor:
+            for number in range(40):
+                cursor.execute('CREATE TEMP TABLE scratch_%d (%s)' % (
+                    number, ', '.join('c%d int' % c for c in range(40))))
+                cursor.execute('DROP TABLE scratch_%d' % number)
+        churn.close()
+        deadline = time.time() + 15
+        while not cluster.execute(
+                "SELECT n_dead_tup > 1000 FROM pg_stat_sys_tables "
+                "WHERE relname = 'pg_attribute'", dbname=db)[0][0]:
+            assert time.time() < deadline, 'pg_attribute has no dead rows'
+            time.sleep(0.1)
+        result = plugin('--only', 'vacuum,horizon', '-v', '--horizon-warning',
+                        '0', *only(db))
+    assert re.search(r'^%s\.pg_catalog\.pg_attribute needs vacuum: [\d,]+ dead '
+                     r'rows' % re.escape(db), result.stdout, re.M), result.stdout
+
+
+def test_a_corrupt_memory_is_said_once_and_nothing_else_is_lost(
+        plugin, cluster, db, tmpdir):
+    table_with_dead_rows(cluster, db, 'object_state', live=10, dead=100)
+    state = str(tmpdir.join('position.json'))
+    args = ('--only', 'vacuum', '--vacuum-warning', '0', '--state-file',
+            state) + only(db)
+    with open(state + '.memory', 'w') as memory:
+        memory.write('{"format": 1, "server": [')
+    first = plugin(*args)
+    second = plugin(*args)
+    assert first.returncode == 1, first  # WARNING outranks UNKNOWN
+    assert re.match(r'AUTOVACUUM WARNING - 1 table needs vacuum .*\); memory: '
+                    r'state file %s.memory was corrupt; moved it to '
+                    r'%s.memory.corrupt and started afresh \| '
+                    % (re.escape(state), re.escape(state)), first.stdout), first
+    assert second.returncode == 1 and 'memory:' not in second.stdout, second
+    assert oct(os.stat(state + '.memory').st_mode & 0o777) == oct(0o600)
+
+
+def test_an_unwritable_memory_is_unknown_and_the_next_run_recovers(
+        plugin, cluster, db, tmpdir):
+    table_with_dead_rows(cluster, db, 'object_state', live=10, dead=100)
+    state = str(tmpdir.join('position.json'))
+    os.mkdir(state + '.memory')  # neither readable nor replaceable as a file
+    args = ('--only', 'vacuum', '--vacuum-warning', '1h', '--state-file',
+            state) + only(db)
+    broken = plugin(*args)
+    shutil.rmtree(state + '.memory')
+    mended = plugin(*args)
+    assert broken.returncode == 3, broken
+    assert re.match(r'AUTOVACUUM UNKNOWN - memory: cannot read state file '
+                    r'%s.memory: Is a directory \| .* tables_need_vacuum=1;'
+                    % re.escape(state), broken.stdout), broken.stdout
+    assert mended.returncode == 0, mended
+    with open(state + '.memory') as memory:
+        assert json.load(memory)['scopes']['database %s' % db]['facts']
+
+
+def test_a_memory_of_another_cluster_or_table_is_not_believed(
+        plugin, cluster, db, tmpdir):
+    table_with_dead_rows(cluster, db, 'object_state', live=100, dead=1000)
+    state = str(tmpdir.join('position.json'))
+    args = ('--only', 'vacuum', '-v', '--vacuum-warning', '1h',
+            '--state-file', state) + only(db)
+    plugin(*args)
+    with open(state + '.memory') as memory:
+        remembered = json.load(memory)
+    remembered['server'] = 'another'
+    with open(state + '.memory', 'w') as memory:
+        json.dump(remembered, memory)
+    other_cluster = plugin(*args)
+    # Dropped and made again under the same name: another oid.
+    cluster.execute('DROP TABLE object_state', dbname=db)
+    table_with_dead_rows(cluster, db, 'object_state', live=100, dead=1000)
+    recreated = plugin(*args)
+    assert 'was written for another cluster at this address; started ' \
+        'afresh' in other_cluster.stdout, other_cluster.stdout
+    assert '(estimated' in other_cluster.stdout, other_cluster.stdout
+    # It crossed after the previous run looked: no estimate from the pace.
+    assert re.search(r'object_state needs vacuum: .*past its trigger for '
+                     r'[0-4]s; ', recreated.stdout), recreated.stdout
+    assert '(estimated' not in recreated.stdout, recreated.stdout
