@@ -54,6 +54,23 @@ def find_bindir():
                        'or put pg_config or initdb on PATH')
 
 
+def find_client(program):
+    """A client program such as pgbench: beside the server binaries, else
+    from the installed PostgreSQL (the npm binaries have no pgbench, and
+    any recent client talks to any server from 10 on); None if none."""
+    candidates = [os.path.join(find_bindir(), program)]
+    if _which('pg_config'):
+        candidates.append(os.path.join(subprocess.check_output(
+            ['pg_config', '--bindir']).decode().strip(), program))
+    candidates.append(_which(program))
+    candidates += sorted(glob.glob('/usr/lib/postgresql/*/bin/' + program),
+                         key=_version_key, reverse=True)
+    for candidate in candidates:
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
 def free_port():
     probe = socket.socket()
     try:

@@ -35,7 +35,11 @@ from .durations import format_duration
 # 'remembered', 'estimated' or 'seen'; running: the vacuum running now.
 Wait = collections.namedtuple('Wait', 'seconds since how running')
 
-ACTIVITIES = {'vacuum': ('vacuum', 'vacuum full'), 'analyze': ('analyze',)}
+# What ends a table's wait, for vacuum and for analyze.  A vacuum also
+# holds off analyze: it holds the lock autovacuum would need, and an
+# autovacuum worker analyzes a table it vacuums right after, if due.
+ACTIVITIES = {'vacuum': ('vacuum', 'vacuum full'),
+              'analyze': ('analyze', 'vacuum', 'vacuum full')}
 SHARED = None  # the scope key of the shared catalogs
 
 

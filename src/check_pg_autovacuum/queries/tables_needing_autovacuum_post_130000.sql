@@ -85,7 +85,9 @@ triggers AS (
                      + coalesce(t.insert_scale_factor, z.insert_scale_factor)
                        * t.reltuples
            END AS insert_trigger,
-           CASE WHEN NOT t.is_toast
+           -- never for TOAST, and never for pg_statistic, which ANALYZE
+           -- refuses (relation_needs_vacanalyze())
+           CASE WHEN NOT t.is_toast AND t.relid <> 'pg_catalog.pg_statistic'::regclass
                 THEN coalesce(t.analyze_threshold, z.analyze_threshold)
                      + coalesce(t.analyze_scale_factor, z.analyze_scale_factor)
                        * t.reltuples

@@ -1,0 +1,106 @@
+# -*- coding: utf-8 -*-
+"""A healthy, busy server stays OK: no false alarm while autovacuum keeps up.
+
+What an operator tries first: pgbench writing all the time, autovacuum with
+a naptime of 1 s, the big table's autovacuum throttled so that it takes
+most of a minute (hours, on a production server), and a nightly-style
+manual VACUUM (FREEZE) of another big table, throttled too.  The check runs
+every few seconds with thresholds scaled to that clock (30 s here is what
+a day is to a server whose tables cross their trigger every few days), and
+says OK every time.  The test also checks that what it claims to test
+happened: the vacuums ran while checks ran, and tables crossed their
+triggers.
+"""
+from __future__ import unicode_literals
+
+import re
+import subprocess
+import threading
+import time
+
+import psycopg2.extensions
+import pytest
+
+from pgcluster import find_client, running
+
+SCALED = ['--vacuum-warning', '30s', '--vacuum-critical', '120s',
+          '--analyze-warning', '30s', '--analyze-critical', '120s',
+          '--horizon-warning', '30s', '--horizon-critical', '120s',
+          '--idle-warning', '30s', '--idle-critical', '120s']
+BENCH_SECONDS = 100
+CHECK_EVERY = 3
+
+
+def manual_vacuum(server, stop):
+    """VACUUM (FREEZE) of the other big table, throttled, again and again."""
+    conn = server.connect('bench', application_name='psql')
+    with conn.cursor() as cursor:
+        cursor.execute('SET vacuum_cost_delay = 10')
+        cursor.execute('SET vacuum_cost_limit = 20')
+        while not stop.is_set():
+            try:
+                cursor.execute('VACUUM (FREEZE) nightly')
+            except psycopg2.extensions.QueryCanceledError:
+                break
+    conn.close()
+
+
+@pytest.mark.slow
+def test_a_healthy_busy_server_stays_ok(plugin, tmpdir):
+    pgbench = find_client('pgbench')
+    if pgbench is None:
+        pytest.skip('no pgbench beside the server binaries or installed')
+    with running(autovacuum_naptime='1') as server:
+        server.execute('CREATE DATABASE bench')
+        subprocess.check_call([pgbench, '-i', '-q', '-s', '5', '-h', server.host,
+                               '-p', str(server.port), '-U', 'postgres', 'bench'],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        # Its vacuum dirties every page at 20 cost units: throttled to most
+        # of a minute; its analyze only reads, and takes seconds.
+        server.execute('ALTER TABLE pgbench_accounts SET '
+                       '(autovacuum_vacuum_cost_delay = 10, '
+                       'autovacuum_vacuum_cost_limit = 20)', dbname='bench')
+        server.execute("CREATE TABLE nightly AS SELECT g AS id, repeat('x', 40) "
+                       "AS payload FROM generate_series(1, 300000) g",
+                       dbname='bench')
+        bench = subprocess.Popen(
+            [pgbench, '-n', '-c', '3', '-T', str(BENCH_SECONDS), '-h',
+             server.host, '-p', str(server.port), '-U', 'postgres', 'bench'],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        stop = threading.Event()
+        vacuum = threading.Thread(target=manual_vacuum, args=(server, stop))
+        vacuum.start()
+        env = {'PGHOST': server.host, 'PGPORT': str(server.port)}
+        state = str(tmpdir.join('state.json'))
+        results, vacuums_seen = [], set()
+        try:
+            deadline = time.time() + BENCH_SECONDS - 5
+            while time.time() < deadline:
+                started = time.time()
+                results.append(plugin('-v', '--state-file', state, *SCALED,
+                                      env=env))
+                vacuums_seen.update(server.execute(
+                    "SELECT a.backend_type || ' ' || p.relid::regclass "
+                    "FROM pg_stat_progress_vacuum p JOIN pg_stat_activity a "
+                    "USING (pid)", dbname='bench'))
+                time.sleep(max(0, CHECK_EVERY - (time.time() - started)))
+        finally:
+            stop.set()
+            server.execute("SELECT pg_cancel_backend(pid) FROM pg_stat_activity "
+                           "WHERE application_name = 'psql'")
+            vacuum.join()
+            bench.communicate()
+    alarms = [r.stdout for r in results if r.returncode != 0]
+    assert not alarms, '%d of %d checks were not OK:\n%s' % (
+        len(alarms), len(results), '\n'.join(alarms))
+    # The premise: all of it really happened while the checks ran.
+    vacuums_seen = set(row[0] for row in vacuums_seen)
+    assert 'autovacuum worker pgbench_accounts' in vacuums_seen, vacuums_seen
+    assert 'client backend nightly' in vacuums_seen, vacuums_seen
+    crossed = [int(re.search(r'tables_need_vacuum=(\d+)', r.stdout).group(1))
+               for r in results]
+    being_vacuumed = [r for r in results
+                      if 'tables_being_vacuumed=0;' not in r.stdout]
+    assert max(crossed) >= 1, 'no table ever crossed its trigger'
+    assert being_vacuumed, 'no check saw a table past its trigger being vacuumed'
+    assert len(results) >= 25, len(results)
