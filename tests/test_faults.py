@@ -167,7 +167,7 @@ def test_a_hung_backend_in_one_database_is_unknown_and_the_others_are_read(
     # what "hung-b" says is still reported.
     with database(cluster, 'hung-a') as hung, database(cluster, 'hung-b') as fine:
         table_with_dead_rows(cluster, fine, 'object_state', live=10, dead=100)
-        time.sleep(1.1)  # older than 0 seconds
+        time.sleep(2.1)  # waited a second past its trigger (test_tables)
         backend = None
         try:
             with catalog_locked(cluster, hung, 'pg_namespace'):

@@ -95,8 +95,10 @@ class Memory(object):
         self._saved = None
         self._scopes = {}
 
-    def _open(self):
-        """Load what earlier runs saw of this cluster."""
+    def open(self):
+        """Load what earlier runs saw of this cluster; once."""
+        if self._saved is not None:
+            return
         identity = self.session.rows(
             queries.server_identity(self.session.server_version))[0]
         server = self.server = identity.system_identifier or \
@@ -118,8 +120,7 @@ class Memory(object):
 
     def scope(self, name, identity, now):
         """The scope NAME for this run; looked at now (server clock)."""
-        if self._saved is None:
-            self._open()
+        self.open()
         if name not in self._scopes:
             self._scopes[name] = Scope(identity, self._saved.get(name), now)
         return self._scopes[name]

@@ -31,18 +31,23 @@ class TableStatistics(object):
 
     def tables(self):
         if self._tables is None:
-            rows = self.databases.query_each(
-                queries.tables_needing_autovacuum,
-                {'exclude_tables': self.exclude_tables})
+            # The first session's queries come first: a database that
+            # hangs may use up the deadline, and with it that session.
             session = self.databases.session
             running = session.rows(queries.running_vacuums(
                 session.server_version))
+            statistics_since = session.rows(queries.statistics_since(
+                session.server_version))
+            if self.memory is not None:
+                self.memory.open()
+            rows = self.databases.query_each(
+                queries.tables_needing_autovacuum,
+                {'exclude_tables': self.exclude_tables})
             scopes = None
             if self.memory is not None:
-                read = [d for d in session.rows(queries.statistics_since(
-                    session.server_version))
-                        if d.database in self.databases.last_read]
-                scopes = table_scopes(self.memory, read)
+                scopes = table_scopes(self.memory, [
+                    d for d in statistics_since
+                    if d.database in self.databases.last_read])
             self._tables = judge_waits(rows, running, scopes)
         return self._tables
 
