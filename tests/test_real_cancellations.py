@@ -12,7 +12,8 @@ import threading
 import pytest
 
 from pgcluster import LOGGING_COLLECTOR, running
-from scenarios import lock_table_repeatedly, table_autovacuum_crawls_through
+from scenarios import (
+    lock_table_repeatedly, server_settings, table_autovacuum_crawls_through)
 
 CANCEL_LINE = b'ERROR:  canceling autovacuum task'
 
@@ -135,3 +136,86 @@ def count_while_locking(cluster, counted, seconds, rounds):
 
 def cancels(output):
     return int(re.search(r'autovacuum_cancels=(\d+);', output).group(1))
+
+
+FORMATS = [('stderr', 'log'), ('csvlog', 'csv'), ('jsonlog', 'json')]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('verbosity', ['default', 'verbose'])
+@pytest.mark.parametrize('destination, suffix', FORMATS)
+def test_every_format_and_verbosity(logging_cluster, plugin, tmpdir,
+                                    destination, suffix, verbosity):
+    # log_error_verbosity = verbose writes "ERROR:  57014: canceling
+    # autovacuum task" to stderr logs; csvlog and jsonlog keep the SQLSTATE
+    # in a field of its own.
+    cluster = logging_cluster
+    if destination == 'jsonlog' and cluster.server_version_num() < 150000:
+        pytest.skip('jsonlog came with PostgreSQL 15')
+    if 'abc-hans' not in [row[0] for row in cluster.execute(
+            'SELECT datname FROM pg_database')]:
+        cluster.execute('CREATE DATABASE "abc-hans"')
+    cluster.execute('DROP TABLE IF EXISTS object_state', dbname='abc-hans')
+    table_autovacuum_crawls_through(cluster, 'abc-hans', 'object_state')
+    pattern = os.path.join(cluster.datadir, 'log', 'postgresql-*.' + suffix)
+    state = str(tmpdir.join('state.json'))
+
+    def counted():
+        result = plugin('--only', 'cancels', '--logfile', pattern,
+                        '--state-file', state,
+                        env={'PGPORT': str(cluster.port), 'PGHOST': cluster.host})
+        assert result.returncode in (0, 1, 2), result
+        return cancels(result.stdout)
+
+    with server_settings(cluster, log_destination="'%s'" % destination,
+                         log_error_verbosity=verbosity):
+        cluster.execute('SELECT pg_rotate_logfile()')
+        before = written(pattern)
+        counted()  # starts at the end of the live file
+        total = count_while_locking(cluster, counted, seconds=5, rounds=2)
+        total += counted()
+    after = written(pattern)
+    assert after > before, 'the scenario cancelled no autovacuum run'
+    assert total == after - before
+    if verbosity == 'verbose' and destination == 'stderr':
+        assert b'ERROR:  57014: canceling autovacuum task' in b''.join(
+            open(path, 'rb').read() for path in glob.glob(pattern))
+
+
+def written(pattern):
+    """Cancellations in the files: the message, wherever the format puts it."""
+    total = 0
+    for path in glob.glob(pattern):
+        with open(path, 'rb') as log:
+            total += log.read().count(b'canceling autovacuum task')
+    return total
+
+
+@pytest.mark.slow
+def test_a_clients_skip_locked_is_not_autovacuums(logging_cluster, plugin,
+                                                   tmpdir):
+    # VACUUM (SKIP_LOCKED) by a client logs its skip as a WARNING;
+    # autovacuum's own skip is a LOG line.  Only autovacuum's count.
+    cluster = logging_cluster
+    if cluster.server_version_num() < 120000:
+        pytest.skip('SKIP_LOCKED came with PostgreSQL 12')
+    pattern = os.path.join(cluster.datadir, 'log', 'postgresql-*.log')
+    state = str(tmpdir.join('state.json'))
+    args = ('--only', 'cancels', '--logfile', pattern, '--state-file', state)
+    env = {'PGPORT': str(cluster.port), 'PGHOST': cluster.host}
+    cluster.execute('CREATE TABLE IF NOT EXISTS skipped (id int)')
+    plugin(*args, env=env)
+    holder = cluster.connect()
+    try:
+        with holder.cursor() as cursor:
+            cursor.execute('BEGIN')
+            cursor.execute('LOCK TABLE skipped IN ACCESS EXCLUSIVE MODE')
+            cluster.execute('VACUUM (SKIP_LOCKED) skipped')
+    finally:
+        holder.close()
+    result = plugin(*args + ('-v',), env=env)
+    logged = b''.join(open(path, 'rb').read() for path in glob.glob(pattern))
+    assert b'WARNING:  skipping vacuum of "skipped" --- lock not available' \
+        in logged, 'the client skipped nothing'
+    assert 'autovacuum_lock_skips=0;' in result.stdout, result.stdout
+    assert '"skipped"' not in result.stdout and 'skipped:' not in result.stdout

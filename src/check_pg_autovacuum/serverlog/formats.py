@@ -63,17 +63,37 @@ def _text(chunk):
 
 
 def _event(severity, sqlstate, backend_type, message, context, time):
-    """The event an entry stands for, or None."""
-    by_code = backend_type == AUTOVACUUM_WORKER
-    if (by_code and sqlstate == QUERY_CANCELED) or (
-            severity == 'ERROR' and message == CANCEL_MESSAGE):
+    """The event an entry stands for, or None.
+
+    A cancellation: SQLSTATE 57014 from an autovacuum worker; or, where the
+    backend type is not logged, 57014 with a message that names autovacuum
+    (the English "canceling autovacuum task" and its translations: other
+    57014s are a client's statement_timeout or cancel); or the English
+    message at ERROR, which only autovacuum writes.  A lock skip counts only when
+    autovacuum's: vacuum.c logs it at LOG for autovacuum (with
+    log_autovacuum_min_duration >= 0) and at WARNING for a client's
+    VACUUM (SKIP_LOCKED).
+    """
+    if backend_type is not None:
+        autovacuum = backend_type == AUTOVACUUM_WORKER
+    else:
+        autovacuum = None  # not logged: judged by the entry itself
+    message = message or ''
+    if sqlstate == QUERY_CANCELED and autovacuum is not None:
+        cancelled = autovacuum
+    else:
+        cancelled = (sqlstate == QUERY_CANCELED and 'utovacuum' in message) \
+            or (severity == 'ERROR' and message == CANCEL_MESSAGE)
+    if cancelled or (severity == 'ERROR' and message == CANCEL_MESSAGE):
         found = CONTEXT_TABLE.search(context or '')
         return Event(CANCEL, found.group(1) if found else None,
                      found.group(2) if found else None, time)
-    skipped = SKIP_MESSAGE.match(message or '')
+    if autovacuum is False or (autovacuum is None and severity != 'LOG'):
+        return None
+    skipped = SKIP_MESSAGE.match(message)
     if skipped:
         return Event(SKIP, skipped.group(1), skipped.group(2), time)
-    if by_code and sqlstate == LOCK_NOT_AVAILABLE:
+    if autovacuum and sqlstate == LOCK_NOT_AVAILABLE:
         return Event(SKIP, None, None, time)
     return None
 
@@ -115,7 +135,9 @@ def prefix_regex(log_line_prefix, severity=r'[^\s:]+'):
     for literal, escape in re.findall(r'([^%]*)(?:%-?\d*(.)|$)', log_line_prefix):
         parts.append(re.escape(literal))
         if escape == 'q':
-            optional_from = len(parts)
+            # the first %q ends what a process without a session prints
+            if optional_from is None:
+                optional_from = len(parts)
         elif escape == '%':
             parts.append('%')
         elif escape:
@@ -131,6 +153,22 @@ def prefix_regex(log_line_prefix, severity=r'[^\s:]+'):
                           r'(?P<severity>%s):  (?P<message>.*)$' % severity)
     except re.error:
         return None
+
+
+# log_error_verbosity = verbose puts the SQLSTATE before the message
+# (elog.c: "ERROR:  57014: canceling autovacuum task").  Every SQLSTATE has
+# a digit; a message that merely starts with a capitalized word has none.
+VERBOSE_SQLSTATE = re.compile(r'^(?=[A-Z]*[0-9])([0-9A-Z]{5}): ')
+
+
+def _verbose(entry):
+    """ENTRY with the SQLSTATE that verbose logs carry in the message."""
+    severity, sqlstate, backend_type, message, time = entry
+    found = VERBOSE_SQLSTATE.match(message)
+    if found is None:
+        return entry
+    return (severity, sqlstate or found.group(1), backend_type,
+            message[found.end():], time)
 
 
 class StderrFormat(object):
@@ -151,14 +189,14 @@ class StderrFormat(object):
         if known:
             fields = known.groupdict()
             time = TIMESTAMP.match(line)
-            return (fields['severity'], fields.get('sqlstate'),
-                    fields.get('backend_type'), fields['message'],
-                    time.group(1) if time else None)
+            return _verbose((fields['severity'], fields.get('sqlstate'),
+                             fields.get('backend_type'), fields['message'],
+                             time.group(1) if time else None))
         english = ENGLISH_SEVERITY.search(line)
         if english:
             time = TIMESTAMP.match(line)
-            return (english.group(1), None, None, line[english.end():],
-                    time.group(1) if time else None)
+            return _verbose((english.group(1), None, None, line[english.end():],
+                             time.group(1) if time else None))
         return None
 
     def _match(self, line):
