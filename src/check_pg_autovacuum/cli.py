@@ -10,7 +10,8 @@ Findings (all run unless --only/--skip say otherwise):
   cancels  autovacuum runs cancelled since the previous run, counted in the
            server log (--logfile): an application's locks at work
   horizon  what holds back vacuum: the oldest session, prepared transaction,
-           replication slot or standby, and the tables bloating behind it
+           replication slot or standby (in time and in transactions), and
+           the tables bloating behind it
            (autovacuum ineffective: run since the holder began, in vain)
   wraparound  each database's distance to transaction ID and multixact
            wraparound; an anti-wraparound autovacuum blocked is CRITICAL
@@ -47,7 +48,8 @@ from .connection import Deadline, Session, conninfo
 from .databases import Databases
 from .durations import parse_range
 from .errors import CheckError
-from .horizon import HorizonContext, HorizonHolders, StaleSlotsContext
+from .horizon import (
+    HorizonContext, HorizonHolders, HorizonXidContext, StaleSlotsContext)
 from .memory import Memory, MemoryContext, RememberedRuns, memory_file
 from .output import PerfdataFirst
 from .serverlog.state import position_file
@@ -69,7 +71,8 @@ DURATION_THRESHOLDS = ('idle_warning', 'idle_critical', 'vacuum_warning',
                        'vacuum_critical', 'analyze_warning', 'analyze_critical',
                        'horizon_warning', 'horizon_critical')
 COUNT_THRESHOLDS = ('cancel_warning', 'cancel_critical', 'wraparound_warning',
-                    'wraparound_critical')
+                    'wraparound_critical', 'horizon_xid_warning',
+                    'horizon_xid_critical')
 
 
 class UsageError(CheckError):
@@ -99,9 +102,11 @@ performance data (fixed labels; s = seconds):
   databases_unreadable        databases that could not be read
   autovacuum_cancels          autovacuum runs cancelled since the last run
   autovacuum_lock_skips       autovacuum runs that never got their lock
-  horizon_age_max             oldest session or prepared transaction holding
-                              back vacuum (s)
-  horizon_xid_age_max         transaction ID age of the oldest holder
+  horizon_age_max             oldest holder of the horizon (s): a session or
+                              prepared transaction since it holds what it
+                              holds, a slot or standby since it holds the
+                              same xmin
+  horizon_xid_age_max         transaction ID age of the oldest xmin held
   tables_vacuum_ineffective   tables autovacuumed in vain behind it
   replication_slots_stale     inactive replication slots holding xmin
   wraparound_max              closest database's way to wraparound (%)
@@ -192,6 +197,15 @@ def _parser():
                          '(default: %(default)s)')
     horizon.add_argument('--horizon-critical', default='6h', metavar='DURATION',
                          help='... before CRITICAL (default: %(default)s)')
+    horizon.add_argument('--horizon-xid-warning', default='10000000',
+                         metavar='RANGE', help='age in transactions of the '
+                         'oldest xmin held back, by any holder, before WARNING '
+                         '(default: %(default)s, 5%% of the default '
+                         'autovacuum_freeze_max_age)')
+    horizon.add_argument('--horizon-xid-critical', default='100000000',
+                         metavar='RANGE', help='... before CRITICAL (default: '
+                         '%(default)s: half-way to anti-wraparound vacuums, '
+                         'which could not freeze past it)')
     wraparound = parser.add_argument_group('wraparound')
     wraparound.add_argument('--wraparound-warning', default='50%',
                             metavar='PERCENT', help='share of the way to '
@@ -303,8 +317,10 @@ def build_check(args, session, databases, deadline):
                     session, deadline)
     statistics = TableStatistics(databases, memory, args.exclude_tables)
     if 'horizon' in findings:
-        check.add(HorizonHolders(session, statistics),
+        check.add(HorizonHolders(session, statistics, memory),
                   HorizonContext(args.horizon_warning, args.horizon_critical),
+                  HorizonXidContext(args.horizon_xid_warning,
+                                    args.horizon_xid_critical),
                   StaleSlotsContext())
     if 'vacuum' in findings or 'analyze' in findings:
         check.add(AutovacuumSwitches(session), AutovacuumSwitchesContext())

@@ -7,8 +7,16 @@ horizon.  A table that needs vacuum although autovacuum went over it after
 that holder began is autovacuum *ineffective*: it will keep bloating until
 the holder lets go, however often autovacuum runs.
 
-Sessions and prepared transactions hold back only their own database;
-replication slots and standbys hold back every database.
+Which tables a holder keeps bloating: a snapshot (xmin) only its own
+database's; a transaction ID also every other database whose sessions take
+snapshots while it runs (they see it running), so tables of every database
+are named behind it; slots and standbys every database; and every holder
+the shared catalogs.
+
+Holders are judged by age in time (--horizon-warning/-critical) and in
+transactions (--horizon-xid-warning/-critical).  Slots and standbys keep no
+time: their age is how long the memory between runs has seen them hold the
+same xmin, older than anything running here.
 """
 from __future__ import unicode_literals
 
@@ -23,51 +31,99 @@ from .verdict import AnyFoundContext, FindingContext
 CLUSTER_WIDE = ('replication slot', 'standby')
 
 
+class Holder(object):
+    """A row of horizon_holders.sql; for slots and standbys, seconds from
+    the memory."""
+
+    def __init__(self, row, seconds):
+        self.row = row
+        self.seconds = seconds
+
+    def __getattr__(self, name):
+        return getattr(self.row, name)
+
+
 class HorizonHolders(nagiosplugin.Resource):
     """The holders of the horizon, oldest first, and the tables behind them."""
 
-    def __init__(self, session, statistics=None):
+    def __init__(self, session, statistics=None, memory=None):
         self.session = session
         self.statistics = statistics
+        self.memory = memory
         self.holders = []
-        self.oldest = None
+        self.oldest = None  # by time
+        self.most_transactions = None  # by transaction ID age
         self.tables_behind = []
         self.ineffective = []
         self.stale_slots = []
 
     def probe(self):
         require_stats_privilege(self.session)
-        self.holders = self.session.rows(
+        rows = self.session.rows(
             queries.horizon_holders(self.session.server_version))
-        timed = [h for h in self.holders if h.seconds is not None]
-        self.oldest = max(timed, key=lambda h: h.seconds) if timed else None
-        self.stale_slots = [h for h in self.holders
-                            if h.kind == 'replication slot' and h.state == 'inactive']
+        self.stale_slots = [h for h in rows if h.kind == 'replication slot'
+                            and h.state == 'inactive']
+        self._look_at_slots_and_standbys()
+        self.holders = [Holder(row, self._seconds(row))
+                        for row in rows if row.holding]
+        if self.holders:
+            self.oldest = max(self.holders, key=lambda h: h.seconds)
+            self.most_transactions = max(self.holders,
+                                         key=lambda h: h.xid_age or 0)
         if self.oldest is not None and self.statistics is not None:
             self._tables_behind(self.oldest)
-        xid_ages = [h.xid_age for h in self.holders if h.xid_age is not None]
         return [
             nagiosplugin.Metric('horizon_age_max',
                                 self.oldest.seconds if self.oldest else 0, 's',
                                 min=0, context='horizon_age_max'),
-            nagiosplugin.Metric('horizon_xid_age_max', max(xid_ages or [0]),
-                                min=0, context='count'),
+            nagiosplugin.Metric('horizon_xid_age_max',
+                                self.most_transactions.xid_age or 0
+                                if self.most_transactions else 0,
+                                min=0, context='horizon_xid_age_max'),
             nagiosplugin.Metric('tables_vacuum_ineffective',
                                 len(self.ineffective), min=0, context='count'),
             nagiosplugin.Metric('replication_slots_stale', len(self.stale_slots),
                                 min=0, context='replication_slots_stale'),
         ]
 
+    def _look_at_slots_and_standbys(self):
+        """Every run looks, also when none holds: the next run then knows
+        that none did.  A restart starts afresh."""
+        self._scope = None
+        if self.memory is not None:
+            identity = self.session.rows(queries.server_identity(
+                self.session.server_version))[0]
+            self._scope = self.memory.scope(
+                'slots and standbys', '%s' % identity.started_epoch,
+                identity.now_epoch)
+
+    def _seconds(self, row):
+        """A session's or prepared transaction's age; for a slot or standby
+        since when the memory has seen it hold the same xmin."""
+        if row.kind not in CLUSTER_WIDE:
+            return row.seconds
+        if self._scope is None:
+            return 0
+        since, _ = self._scope.since('%s %s' % (row.kind, row.holder),
+                                     row.xmin_held)
+        return max(0, int(self._scope.now - since))
+
     def _tables_behind(self, holder):
         """Tables with dead rows past the trigger that HOLDER keeps."""
         self.tables_behind = sorted(
             [t for t in self.statistics.tables() if t.dead_rows_past_trigger
-             and (holder.kind in CLUSTER_WIDE or t.database == holder.database)],
+             and _keeps(holder, t)],
             key=lambda t: -t.n_dead_tup)
         # Autovacuum went over these after the holder began: in vain.
         self.ineffective = [t for t in self.tables_behind
                             if t.last_autovacuum_seconds is not None
                             and t.last_autovacuum_seconds < holder.seconds]
+
+
+def _keeps(holder, table):
+    """Whether HOLDER can keep TABLE's dead rows (see the module's doc)."""
+    return (holder.kind in CLUSTER_WIDE or holder.holds_xid or table.shared
+            or table.database == holder.database)
 
 
 def describe_holder(holder):
@@ -84,8 +140,9 @@ def describe_holder(holder):
     if holder.kind == 'prepared transaction':
         return "prepared transaction '%s' (%s) open %s" % (
             holder.holder, holder.database, format_duration(holder.seconds))
-    return '%s %s (%s transactions old)' % (
-        holder.kind, holder.holder, words.count(holder.xid_age or 0))
+    return '%s %s (%s transactions old, the same xmin for %s)' % (
+        holder.kind, holder.holder, words.count(holder.xid_age or 0),
+        format_duration(holder.seconds))
 
 
 class HorizonContext(FindingContext):
@@ -102,9 +159,11 @@ class HorizonContext(FindingContext):
         behind = resource.tables_behind
         if behind:
             worst = behind[0]
-            text += '; %s bloating behind it (%s %s dead rows, %s)' % (
+            databases = len(set(t.database for t in behind if not t.shared))
+            text += '; %s bloating behind it (%s %s dead rows, %s%s)' % (
                 words.plural(len(behind), 'table'), worst.table_name,
-                words.count(worst.n_dead_tup), ratio_text(worst))
+                words.count(worst.n_dead_tup), ratio_text(worst),
+                '; in %d databases' % databases if databases > 1 else '')
         return text
 
     def detail_lines(self, metric):
@@ -124,6 +183,27 @@ class HorizonContext(FindingContext):
     hint = ('what to do: end the holder (pg_terminate_backend(pid), COMMIT or '
             'ROLLBACK PREPARED, pg_drop_replication_slot) and fix the '
             'application; set idle_in_transaction_session_timeout')
+
+
+class HorizonXidContext(FindingContext):
+    """Judges the holder with the oldest xmin, in transactions: a slot or
+    standby has no time of its own, and on a busy server a young holder
+    already keeps much."""
+
+    def __init__(self, warning, critical):
+        super(HorizonXidContext, self).__init__(
+            'horizon_xid_age_max', warning, critical)
+
+    def describe(self, metric):
+        holder = metric.resource.most_transactions
+        within = self.warning.match(metric.value) and \
+            self.critical.match(metric.value)
+        if holder is None or within:
+            return None  # the time finding words the holders
+        return '%s holds back vacuum by %s transactions' % (
+            describe_holder(holder), words.count(holder.xid_age or 0))
+
+    hint = HorizonContext.hint
 
 
 class StaleSlotsContext(AnyFoundContext):
