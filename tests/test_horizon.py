@@ -2,6 +2,7 @@
 """What holds back vacuum, for real: sessions, prepared transactions, slots."""
 from __future__ import unicode_literals
 
+import os
 import re
 import threading
 import time
@@ -10,8 +11,8 @@ import pytest
 
 from check_pg_autovacuum import queries
 from check_pg_autovacuum.connection import Deadline, Session, conninfo
-from pgcluster import running
-from scenarios import database, idle_in_transaction
+from pgcluster import Cluster, running
+from scenarios import database, idle_in_transaction, wait_for_statistics
 
 
 def horizon(plugin, *args):
@@ -229,3 +230,167 @@ def test_skip_leaves_the_rest(plugin):
     assert result.stdout == (
         'AUTOVACUUM OK - no session idle in transaction | '
         'idle_in_transaction=0;;;0 idle_in_transaction_max=0s;900;3600;0\n')
+
+
+def _holder_seconds(result):
+    return int(re.search(r'horizon_age_max=(\d+)s;', result.stdout).group(1))
+
+
+def test_a_read_committed_query_holds_only_since_it_began(plugin, cluster):
+    # The transaction is 3 s old, but in READ COMMITTED its snapshot is the
+    # running statement's, begun a second ago.
+    conn = cluster.connect(application_name='report')
+    cursor = conn.cursor()
+    cursor.execute('BEGIN')
+    cursor.execute('SELECT 1')
+    time.sleep(2)
+    query = threading.Thread(target=lambda: cursor.execute('SELECT pg_sleep(2.5)'))
+    query.start()
+    try:
+        time.sleep(1.1)
+        result = horizon(plugin, '--horizon-warning', '1h')
+        open_for = cluster.execute(
+            "SELECT extract(epoch FROM now() - xact_start) FROM pg_stat_activity "
+            "WHERE application_name = 'report'")[0][0]
+    finally:
+        query.join()
+        conn.close()
+    assert open_for >= 3, 'the transaction was not open long before the query'
+    assert 1 <= _holder_seconds(result) <= 2, result.stdout
+    assert re.match(r'AUTOVACUUM OK - pid \d+ \(postgres, app report\) active '
+                    r'[12]s holds back vacuum', result.stdout), result.stdout
+
+
+@pytest.mark.parametrize('isolation, statement', [
+    ('REPEATABLE READ', 'SELECT 1'),
+    ('READ COMMITTED', 'DECLARE held CURSOR FOR SELECT * FROM pg_class'),
+])
+def test_an_idle_snapshot_holds_since_its_transaction_began(
+        plugin, cluster, isolation, statement):
+    conn = cluster.connect(application_name='report')
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute('BEGIN ISOLATION LEVEL %s' % isolation)
+            cursor.execute(statement)
+        time.sleep(2.1)
+        result = horizon(plugin, '--horizon-warning', '1')
+    finally:
+        conn.close()
+    assert result.returncode == 1, result
+    assert re.match(r'AUTOVACUUM WARNING - pid \d+ \(postgres, app report\) idle '
+                    r'in transaction [2-4]s holds back vacuum', result.stdout), \
+        result.stdout
+
+
+def test_an_idle_read_committed_session_holds_nothing(plugin, cluster):
+    conn = cluster.connect(application_name='report')
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute('BEGIN')
+            cursor.execute('SELECT 1')
+        time.sleep(1.1)
+        result = horizon(plugin, '--horizon-warning', '0')
+    finally:
+        conn.close()
+    assert result.returncode == 0, result
+    assert result.stdout.startswith('AUTOVACUUM OK - nothing holds back vacuum |')
+
+
+def test_a_transaction_id_in_one_database_holds_back_the_others(plugin, cluster):
+    # The holder writes in "ledger"; in "app" every snapshot taken while it
+    # runs sees it running, so a VACUUM there cannot remove what died since.
+    with database(cluster, 'ledger'), database(cluster, 'app'):
+        cluster.execute('CREATE TABLE object_state (id int) WITH '
+                        '(autovacuum_enabled = false)', dbname='app')
+        with idle_in_transaction(cluster, dbname='ledger') as pid:
+            cluster.execute('INSERT INTO object_state SELECT generate_series(1, '
+                            '1000); DELETE FROM object_state WHERE id > 100',
+                            dbname='app')
+            busy = cluster.connect('app', application_name='app-report')
+            report = threading.Thread(target=lambda: busy.cursor().execute(
+                'SELECT pg_sleep(4)'))
+            report.start()
+            try:
+                time.sleep(0.5)
+                cluster.execute('VACUUM object_state', dbname='app')
+                left = cluster.execute(
+                    "SELECT n_dead_tup FROM pg_stat_user_tables WHERE relname = "
+                    "'object_state'", dbname='app')[0][0]
+                time.sleep(1)
+                result = horizon(plugin, '--horizon-warning', '0',
+                                 '--databases', '^(ledger|app)$')
+            finally:
+                report.join()
+                busy.close()
+    assert left == 900, 'the VACUUM in app removed the dead rows after all'
+    assert re.match(r'AUTOVACUUM WARNING - pid %d \(ledger, app zodb-app\) idle in '
+                    r'transaction \d+s holds back vacuum; 1 table bloating behind '
+                    r'it \(object_state 900 dead rows, 9.0x live\)' % pid,
+                    result.stdout), result.stdout
+
+
+def test_the_transaction_id_age_of_any_holder_is_judged(plugin, cluster):
+    with idle_in_transaction(cluster) as pid:
+        for _ in range(5):
+            cluster.execute('SELECT txid_current()')
+        result = horizon(plugin, '--horizon-warning', '1h',
+                         '--horizon-xid-warning', '3')
+    assert result.returncode == 1, result
+    assert re.match(r'AUTOVACUUM WARNING - pid %d \(postgres, app zodb-app\) idle '
+                    r'in transaction \d+s holds back vacuum by \d+ transactions \|'
+                    % pid, result.stdout), result.stdout
+    assert re.search(r' horizon_xid_age_max=\d+;3;100000000;0 ', result.stdout)
+
+
+@pytest.mark.slow
+def test_a_standby_holding_a_snapshot_is_judged_by_how_long_it_holds(
+        plugin, tmpdir):
+    with running() as primary:
+        if not os.path.exists(os.path.join(primary.bindir, 'pg_basebackup')):
+            pytest.skip('no pg_basebackup beside %s to make a standby'
+                        % primary.bindir)
+        primary.execute('CREATE TABLE held (id int) WITH '
+                        '(autovacuum_enabled = false); '
+                        'INSERT INTO held SELECT generate_series(1, 10000)')
+        standby = Cluster(bindir=primary.bindir, settings={
+            'hot_standby_feedback': 'on', 'wal_receiver_status_interval': '1'})
+        reader = None
+        try:
+            standby.start(standby_of=primary)
+            deadline = time.time() + 30
+            while not standby.execute("SELECT 1 FROM pg_class WHERE relname "
+                                      "= 'held'"):
+                assert time.time() < deadline, 'the standby never caught up'
+                time.sleep(0.2)
+            reader = standby.connect(application_name='standby-report')
+            with reader.cursor() as cursor:
+                cursor.execute('BEGIN ISOLATION LEVEL REPEATABLE READ')
+                cursor.execute('SELECT count(*) FROM held')
+            primary.execute('DELETE FROM held')
+            for _ in range(3):
+                primary.execute('SELECT txid_current()')
+            time.sleep(2)  # feedback reaches the primary
+            primary.execute('VACUUM held')
+            wait_for_statistics(primary, 'postgres', 'held', dead=10000)
+            args = ('--only', 'vacuum,horizon', '-v', '--horizon-warning', '2',
+                    '--vacuum-warning', '1h', '--state-file',
+                    str(tmpdir.join('state')))
+            env = {'PGHOST': primary.host, 'PGPORT': str(primary.port)}
+            first = plugin(*args, env=env)
+            time.sleep(3.1)
+            second = plugin(*args, env=env)
+            streaming = primary.execute('SELECT count(*) FROM pg_stat_replication '
+                                        "WHERE state = 'streaming'")[0][0]
+        finally:
+            if reader is not None:
+                reader.close()
+            standby.stop()
+    assert streaming == 1, 'the standby did not stream'
+    assert first.returncode == 0, first
+    assert re.search(r'^holds back vacuum: standby \S+ \S+ \(\d+ transactions '
+                     r'old, the same xmin for 0s\)', first.stdout, re.M), first
+    assert second.returncode == 1, second
+    assert re.match(r'AUTOVACUUM WARNING - standby \S+ \S+ \(\d+ transactions old, '
+                    r'the same xmin for [3-6]s\) holds back vacuum; 1 table '
+                    r'bloating behind it \(held 10k dead rows, 10000x live\)',
+                    second.stdout), second.stdout

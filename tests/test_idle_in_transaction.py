@@ -93,12 +93,16 @@ def test_verbose_names_every_session(plugin, cluster):
                       % (re.search(r'longest (\S+) ', status).group(1), first))
     assert re.match(
         r"pid %d db postgres user postgres app zodb-app client local: "
-        r"idle in transaction for \d+s, transaction open \d+s; "
+        r"idle in transaction for \d+s, transaction open \d+s; holds a "
+        r"transaction ID: vacuum cannot remove rows that died since; "
         r"last query: SELECT 'x' AS a{63}\.\.\.$" % first, lines[1]), lines[1]
+    # A failed transaction has let go of its transaction ID, snapshot, locks.
     assert re.match(
         r"pid %d db postgres user postgres app - client local: "
-        r"idle in transaction \(aborted\) for \d+s; "
-        r"last query: SELECT 1/0$" % second, lines[2]), lines[2]
+        r"idle in transaction \(aborted\) for \d+s; holds no lock, snapshot "
+        r"or transaction ID: it keeps no dead rows; last query: SELECT 1/0$"
+        % second,
+        lines[2]), lines[2]
     assert re.match(r'idle_in_transaction=2;;;0 '
                     r'idle_in_transaction_max=\d+s;0;3600;0$', perfdata), perfdata
     assert len(lines) == 3
@@ -132,3 +136,24 @@ def test_a_role_without_pg_monitor_gets_unknown_and_the_grant(plugin, cluster):
     assert result.stdout == (
         'AUTOVACUUM UNKNOWN - role "nagios-nopriv" cannot see other roles\' '
         'sessions; run: GRANT pg_monitor TO "nagios-nopriv"\n')
+
+
+def test_each_idle_session_says_what_it_holds(plugin, cluster):
+    # READ COMMITTED between statements: no snapshot, no transaction ID,
+    # but the lock it took stays until the end of the transaction.
+    cluster.execute('CREATE TABLE IF NOT EXISTS object_state (id int)')
+    conn = cluster.connect(application_name='locker')
+    pid = conn.get_backend_pid()
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute('BEGIN')
+            cursor.execute('LOCK TABLE object_state IN EXCLUSIVE MODE')
+        result = idle_check(plugin, '-v', '--idle-warning', '1h')
+    finally:
+        conn.close()
+    assert re.search(r"^pid %d db postgres .*: idle in transaction for \d+s, "
+                     r"transaction open \d+s; holds 1 lock \(the strongest "
+                     r"ExclusiveLock on object_state\), but no snapshot or "
+                     r"transaction ID: it keeps no dead rows; last query: LOCK "
+                     r"TABLE object_state IN "
+                     r"EXCLUSIVE MODE$" % pid, result.stdout, re.M), result.stdout

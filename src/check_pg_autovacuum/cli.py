@@ -1,8 +1,8 @@
 """Check that PostgreSQL autovacuum does its job, and say why when it doesn't.
 
 Findings (all run unless --only/--skip say otherwise):
-  idle     sessions that sit "idle in transaction": while one does, vacuum
-           cannot remove any row that died after its transaction began
+  idle     sessions that sit "idle in transaction", with what each holds: a
+           transaction ID or snapshot keeps every row that died since
   vacuum   tables, in every database and catalogs included, that have
            waited long past autovacuum's own trigger (dead or inserted
            rows); autovacuum or track_counts switched off is CRITICAL

@@ -1,8 +1,12 @@
-"""Sessions idle in transaction: while one waits, vacuum's work is in vain.
+"""Sessions idle in transaction: a connection held, often locks, and rows.
 
 Vacuum may only remove a row version that no open transaction can still
-see.  A session that opened a transaction and went idle keeps every row
-that died after it began, however often autovacuum runs.
+see.  A session that went idle holding a transaction ID (it wrote) or a
+snapshot (REPEATABLE READ, SERIALIZABLE, an open cursor) keeps every row
+that died since, however often autovacuum runs.  One in READ COMMITTED
+between statements, or whose transaction failed, keeps no rows: still
+worth naming, for the connection and the locks it may hold, but the
+horizon finding does not count it.
 """
 from __future__ import unicode_literals
 
@@ -86,7 +90,25 @@ def _session_line(session):
     else:
         transaction = ', transaction open %s' % format_duration(
             session.transaction_seconds)
-    return 'pid %d db %s user %s app %s client %s: %s for %s%s; last query: %s' % (
-        session.pid, session.database, session.user_name,
-        session.application_name or '-', session.client, session.state,
-        format_duration(session.idle_seconds), transaction, query)
+    return 'pid %d db %s user %s app %s client %s: %s for %s%s; %s; last ' \
+        'query: %s' % (
+            session.pid, session.database, session.user_name,
+            session.application_name or '-', session.client, session.state,
+            format_duration(session.idle_seconds), transaction,
+            what_it_holds(session), query)
+
+
+def what_it_holds(session):
+    """'holds a transaction ID and 2 locks (the strongest ExclusiveLock on
+    object_state): vacuum cannot remove rows that died since'."""
+    locks = '%s (the strongest %s on %s)' % (
+        words.plural(session.locks, 'lock'), session.strongest_mode,
+        session.strongest_on) if session.locks else None
+    if session.holds_xid or session.holds_snapshot:
+        held = 'a transaction ID' if session.holds_xid else 'a snapshot'
+        return 'holds %s%s: vacuum cannot remove rows that died since' % (
+            held, ' and %s' % locks if locks else '')
+    if locks:
+        return 'holds %s, but no snapshot or transaction ID: it keeps no ' \
+            'dead rows' % locks
+    return 'holds no lock, snapshot or transaction ID: it keeps no dead rows'
