@@ -18,7 +18,7 @@ def test_hostile_names_keep_output_and_perfdata_valid(plugin, cluster):
         table_with_dead_rows(cluster, HOSTILE_DB, HOSTILE_TABLE, live=10, dead=100)
         with idle_in_transaction(cluster, dbname=HOSTILE_DB,
                                  application_name='app|=1',
-                                 last_query="SELECT 'a|b'", idle_for=1.1):
+                                 last_query="SELECT 'a|b'", idle_for=2.1):
             result = plugin('-v', '--only', 'idle,vacuum,horizon', '--databases',
                             re.escape(HOSTILE_DB), '--vacuum-warning', '0',
                             '--exclude-tables', "^nothing'; DROP TABLE x; --")

@@ -394,7 +394,7 @@ def test_every_finding_by_default(plugin):
     assert re.match(
         r'AUTOVACUUM OK - nothing holds back vacuum; no session idle in '
         r'transaction; database postgres is 0% of the way to wraparound '
-        r'\(\d+ transactions\); no table needs vacuum; no table needs analyze '
+        r'\(\d+ transaction IDs\); no table needs vacuum; no table needs analyze '
         r'\| analyze_overdue_max=0s;86400;604800;0 antiwraparound_blocked=0;;;0 '
         r'databases_unreadable=0;;;0 dead_tuples_max_ratio=0;;;0 '
         r'horizon_age_max=0s;3600;21600;0 '

@@ -15,23 +15,33 @@ from .verdict import AnyFoundContext, FindingContext
 
 
 class Wraparound(nagiosplugin.Resource):
-    """Each database's distance to wraparound, the closest first."""
+    """Each database's distance to wraparound, the closest first.
+
+    Every database counts, templates and those that refuse connections
+    included, as the server takes the oldest of all; its own age is in
+    pg_database, no connection needed.  --databases and
+    --exclude-databases still choose which.
+    """
 
     def __init__(self, session, databases):
         self.session = session
         self.databases = databases
         self.ages = []
+        self.invalid = []
         self.blocked = []
-        self.oldest_tables = []
 
     def probe(self):
-        checked = set(self.databases.names())  # --databases, no templates
         version = self.session.server_version
-        self.ages = [age for age in self.session.rows(queries.wraparound(version))
-                     if age.database in checked]
+        rows = self.session.rows(queries.wraparound(version), {
+            'include': self.databases.include,
+            'exclude': self.databases.exclude})
+        # An interrupted DROP DATABASE: the server leaves it out too.
+        self.invalid = [age for age in rows if age.invalid]
+        self.ages = [age for age in rows if not age.invalid]
+        names = set(age.database for age in self.ages)
         # One row per blocked autovacuum and session that blocks it.
         self.blocked = [row for row in self.session.rows(
-            queries.blocked_anti_wraparound(version)) if row.database in checked]
+            queries.blocked_anti_wraparound(version)) if row.database in names]
         blocked_workers = len(set(row.worker_pid for row in self.blocked))
         worst = words.perfdata_number(self.ages[0].percent) if self.ages else 0
         return [
@@ -41,11 +51,28 @@ class Wraparound(nagiosplugin.Resource):
                                 min=0, context='antiwraparound_blocked'),
         ]
 
-    def oldest_tables_of(self, database):
-        """The tables that hold DATABASE's age, for -v (one query there)."""
-        if database not in self.databases.names():
-            return []  # template0, or filtered out by --databases
-        return self.databases.query_each_of([database], queries.oldest_tables)
+    def oldest_tables_of(self, age):
+        """The tables that hold a database's age, for -v (one query there).
+
+        Never in a template (a session there makes CREATE DATABASE fail)
+        or a database that refuses connections.
+        """
+        if age.database not in self.databases.names():
+            return []
+        return self.databases.query_each_of(
+            [age.database], queries.oldest_tables,
+            {'by_multixact': driven_by_multixacts(age)})
+
+
+def driven_by_multixacts(age):
+    return age.multixact_age > age.xid_age
+
+
+def driving_ids(age):
+    """'250M transaction IDs' or '80M multixacts': what the share is of."""
+    if driven_by_multixacts(age):
+        return '%s multixacts' % words.count(age.multixact_age)
+    return '%s transaction IDs' % words.count(age.xid_age)
 
 
 class WraparoundContext(FindingContext):
@@ -57,9 +84,9 @@ class WraparoundContext(FindingContext):
         if not metric.resource.ages:
             return None
         worst = metric.resource.ages[0]
-        return 'database %s is %s%% of the way to wraparound (%s transactions)' % (
+        return 'database %s is %s%% of the way to wraparound (%s)' % (
             worst.database, words.perfdata_number(worst.percent),
-            words.count(max(worst.xid_age, worst.multixact_age)))
+            driving_ids(worst))
 
     def detail_lines(self, metric):
         resource = metric.resource
@@ -67,16 +94,35 @@ class WraparoundContext(FindingContext):
         for age in resource.ages:
             if not self.warning.match(age.percent) or \
                     not self.critical.match(age.percent):
-                lines.append('%s: %s%% to wraparound (xid age %s, multixact '
-                             'age %s)' % (age.database,
-                                          words.perfdata_number(age.percent),
-                                          words.exact(age.xid_age),
-                                          words.exact(age.multixact_age)))
-                for table in resource.oldest_tables_of(age.database):
-                    lines.append('  %s.%s.%s: relfrozenxid %s transactions old'
-                                 % (table.database, table.schema,
-                                    table.table_name, words.exact(table.xid_age)))
+                lines.append('%s: %s%% to wraparound, by %s (xid age %s, '
+                             'multixact age %s)' % (
+                                 age.database, words.perfdata_number(age.percent),
+                                 'multixacts' if driven_by_multixacts(age)
+                                 else 'transaction IDs',
+                                 words.exact(age.xid_age),
+                                 words.exact(age.multixact_age)))
+                lines.extend(self._oldest_tables(resource, age))
+        lines.extend('database %s is invalid (an interrupted DROP DATABASE): '
+                     'the server leaves it out of wraparound, and so do we; '
+                     'DROP DATABASE it' % age.database
+                     for age in resource.invalid)
         return lines
+
+    @staticmethod
+    def _oldest_tables(resource, age):
+        tables = resource.oldest_tables_of(age)
+        if not tables:
+            return ['  (%s is a template or refuses connections: the check '
+                    'does not connect there, so its tables are not listed)'
+                    % age.database] if age.database not in \
+                resource.databases.names() else []
+        if driven_by_multixacts(age):
+            return ['  %s.%s.%s: relminmxid %s multixacts old' % (
+                t.database, t.schema, t.table_name, words.exact(t.multixact_age))
+                for t in tables]
+        return ['  %s.%s.%s: relfrozenxid %s transactions old' % (
+            t.database, t.schema, t.table_name, words.exact(t.xid_age))
+            for t in tables]
 
     hint = ('what to do: VACUUM (FREEZE, VERBOSE) the oldest tables of that '
             'database; make sure nothing blocks or cancels autovacuum there')
@@ -100,18 +146,28 @@ class AntiWraparoundBlockedContext(AnyFoundContext):
             ' (and %d more blocked)' % others if others else '')
 
     def detail_lines(self, metric):
-        return ['autovacuum pid %d, waiting for a lock on %s.%s for %s, blocked '
-                'by %s' % (row.worker_pid, row.database, row.table_name,
+        return ['autovacuum pid %d, waiting for a %s on %s.%s for %s, blocked '
+                'by %s' % (row.worker_pid, 'buffer cleanup lock'
+                           if row.waits_for == 'BufferPin' else 'lock',
+                           row.database, row.table_name,
                            format_duration(row.running_seconds), _blocker(row))
                 for row in metric.resource.blocked]
 
-    hint = ('what to do: end the session that blocks the anti-wraparound '
-            'autovacuum (pg_terminate_backend); it must finish')
+    hint = ('what to do: let the anti-wraparound autovacuum finish: end the '
+            'session that blocks it (pg_terminate_backend), or COMMIT or '
+            'ROLLBACK PREPARED the prepared transaction, or close the cursor '
+            'or end the query that pins the table')
 
 
 def _blocker(row):
-    """The session that holds the lock, as the DBA would look it up."""
-    if row.blocker_state is None:  # a prepared transaction, or gone by now
+    """Who keeps it waiting, as the DBA would look it up."""
+    if row.waits_for == 'BufferPin':
+        return ('a buffer pin: an open cursor or a long query holds a page of '
+                'the table, which no view names')
+    if row.blocker_pid == 0:
+        return ("prepared transaction '%s' (COMMIT PREPARED or ROLLBACK "
+                "PREPARED releases it)" % (row.blocker_gid or '?'))
+    if row.blocker_state is None:  # gone by now
         return 'pid %s' % row.blocker_pid
     return 'pid %d (%s: %s, %s)' % (
         row.blocker_pid, row.blocker_application or '-', row.blocker_state,
