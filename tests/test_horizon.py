@@ -10,7 +10,7 @@ import time
 import psycopg2
 import pytest
 
-from check_pg_autovacuum import queries
+from check_pg_autovacuum import queries, words
 from check_pg_autovacuum.connection import Deadline, Session, conninfo
 from pgcluster import Cluster, running
 from scenarios import database, idle_in_transaction, wait_for_statistics
@@ -461,3 +461,39 @@ def test_wraparound_counts_every_database_but_an_invalid_one(plugin, cluster):
         'it' in result.stdout
     assert not re.search(r'^half_dropped:', result.stdout, re.M)
     assert 'cannot read' not in result.stdout
+
+
+def test_multixacts_can_drive_the_way_to_wraparound(plugin, cluster):
+    # Thirteen transactions at once share-lock the rows whose id has their
+    # bit set: each row ends with its own set of lockers, a multixact each
+    # -- some 8,000 multixacts for 13 transaction IDs, after a database-wide
+    # VACUUM FREEZE set both horizons to now.
+    with database(cluster, 'shared-locks') as db:
+        cluster.execute('CREATE TABLE t (id int); '
+                        'INSERT INTO t SELECT generate_series(1, 8191)', dbname=db)
+        cluster.execute('VACUUM FREEZE', dbname=db)
+        lockers = [cluster.connect(db) for _ in range(13)]
+        try:
+            for bit, conn in enumerate(lockers):
+                with conn.cursor() as cursor:
+                    cursor.execute('BEGIN')
+                    cursor.execute('SELECT * FROM t WHERE (id >> %s) & 1 = 1 '
+                                   'FOR SHARE', (bit,))
+            for conn in lockers:
+                conn.cursor().execute('COMMIT')
+        finally:
+            for conn in lockers:
+                conn.close()
+        ages = cluster.execute('SELECT age(datfrozenxid), mxid_age(datminmxid) '
+                               'FROM pg_database WHERE datname = %s', (db,))[0]
+        result = plugin('--only', 'wraparound', '-v', '--databases',
+                        '^%s$' % db, '--wraparound-warning', '@0:100')
+    assert ages[1] > 1000 > ages[0], ages
+    assert re.match(r'AUTOVACUUM WARNING - database shared-locks is 0%% of the '
+                    r'way to wraparound \(%s multixacts\) \|'
+                    % re.escape(words.count(ages[1])),
+                    result.stdout), result.stdout
+    assert re.search(r'^shared-locks: 0% to wraparound, by multixacts ',
+                     result.stdout, re.M), result.stdout
+    assert re.search(r'^  shared-locks\.public\.t: relminmxid [\d,]+ multixacts '
+                     r'old$', result.stdout, re.M), result.stdout
