@@ -72,7 +72,7 @@ def test_busy_table_never_vacuumed_is_reported(plugin, cluster, db):
     assert re.match(
         r'%s.public.object_state needs vacuum: 500 dead rows \(trigger 50\), '
         r'50 live; past its trigger for \w+ \(estimated from the pace the '
-        r'rows accrued at: no earlier run saw it\); last autovacuum never, '
+        r'rows accrued at\); last autovacuum never, '
         r'last vacuum never; statistics began \S+ ago; autovacuum disabled '
         r'for this table$' % db, lines[1]), lines[1]
     assert re.match(
@@ -157,7 +157,7 @@ def test_the_analyze_wait_is_estimated_from_the_pace_of_changes(
     assert re.match(
         r'%s.public.stale needs analyze: 2,000 rows changed \(trigger 50\); '
         r'past its trigger for \ds \(estimated from the pace the rows accrued '
-        r'at: no earlier run saw it\); last autoanalyze never, last analyze '
+        r'at\); last autoanalyze never, last analyze '
         r'\d+s ago$' % db, lines[1]), lines
 
 

@@ -271,8 +271,7 @@ def _vacuum_detail(table):
 
 def _how(wait):
     if wait.how == 'estimated':
-        return (' (estimated from the pace the rows accrued at: no earlier '
-                'run saw it)')
+        return ' (estimated from the pace the rows accrued at)'
     return ''
 
 
