@@ -26,7 +26,12 @@ from pgcluster import find_client, running
 SCALED = ['--vacuum-warning', '30s', '--vacuum-critical', '120s',
           '--analyze-warning', '30s', '--analyze-critical', '120s',
           '--horizon-warning', '30s', '--horizon-critical', '120s',
-          '--idle-warning', '30s', '--idle-critical', '120s']
+          '--idle-warning', '30s', '--idle-critical', '120s',
+          '--lock-warning', '30s', '--lock-critical', '120s',
+          '--workers-warning', '30s',
+          # The big table's vacuum: most of a minute here, hours there.
+          '--vacuum-runtime-warning', '240s',
+          '--vacuum-runtime-critical', '960s']
 BENCH_SECONDS = 100
 CHECK_EVERY = 3
 
@@ -56,10 +61,13 @@ def test_a_healthy_busy_server_stays_ok(plugin, tmpdir):
                                '-p', str(server.port), '-U', 'postgres', 'bench'],
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         # Its vacuum dirties every page at 20 cost units: throttled to most
-        # of a minute; its analyze only reads, and takes seconds.
+        # of a minute; its analyze only reads, and takes seconds.  A low
+        # scale factor lets it cross its trigger within seconds also on a
+        # slow machine: 10,000 dead rows.
         server.execute('ALTER TABLE pgbench_accounts SET '
                        '(autovacuum_vacuum_cost_delay = 10, '
-                       'autovacuum_vacuum_cost_limit = 20)', dbname='bench')
+                       'autovacuum_vacuum_cost_limit = 20, '
+                       'autovacuum_vacuum_scale_factor = 0.02)', dbname='bench')
         server.execute("CREATE TABLE nightly AS SELECT g AS id, repeat('x', 40) "
                        "AS payload FROM generate_series(1, 300000) g",
                        dbname='bench')

@@ -261,7 +261,8 @@ def test_sql_with_vvv(plugin):
 
 
 def test_skip_leaves_the_rest(plugin):
-    result = plugin('--skip', 'vacuum,analyze,horizon,wraparound,cancels')
+    result = plugin('--skip',
+                    'vacuum,analyze,horizon,wraparound,cancels,workers')
     assert result.returncode == 0, result
     assert result.stdout == (
         'AUTOVACUUM OK - no session idle in transaction | '

@@ -51,22 +51,32 @@ def test_a_role_with_only_pg_monitor_runs_every_finding(plugin, cluster, tmpdir)
 
 
 
-def test_the_first_line_with_its_perfdata_fits_nrpe_v2(plugin, cluster):
-    # NRPE v2 passes on 1 KB of output: status and perfdata stay within it.
+def test_the_first_line_keeps_every_problem_and_an_ok_line_fits_nrpe_v2(
+        plugin, cluster):
+    # NRPE v2 passes on 1 KB of output.  An OK line is cut to fit with its
+    # perfdata; a problem's line is never cut: what is wrong matters more
+    # than the last perfdata labels.
     long_db = 'd' * 60
     with database(cluster, long_db):
         table_with_dead_rows(cluster, long_db, 't' * 60, live=10, dead=100)
         with idle_in_transaction(cluster, dbname=long_db, application_name='a' * 60,
-                                 idle_for=1.1):
-            result = plugin('-v', '--databases', '^d+$', '--idle-warning', '0',
-                            '--horizon-warning', '0', '--vacuum-warning', '0',
-                            '--analyze-warning', '0')
-    first_line = result.stdout.splitlines()[0]
-    status, perfdata = first_line.split(' | ')
-    assert len(first_line.encode('utf-8')) <= 1000, first_line
-    assert status.startswith('AUTOVACUUM WARNING - pid ') and status.endswith('; ...')
+                                 idle_for=2.1):
+            problem = plugin('-v', '--databases', '^d+$', '--idle-warning', '0',
+                             '--horizon-warning', '0', '--vacuum-warning', '0',
+                             '--analyze-warning', '0')
+        quiet = plugin('-v', '--databases', '^d+$')
+    status, perfdata = problem.stdout.splitlines()[0].split(' | ')
+    assert status.startswith('AUTOVACUUM WARNING - pid '), status
+    assert not status.endswith('; ...'), status
+    for finding in ('holds back vacuum', 'idle in transaction, longest',
+                    'table needs vacuum', 'table needs analyze'):
+        assert finding in status, (finding, status)
     assert perfdata.endswith('wraparound_max=0%;50;75;0;100')
-    assert len(result.stdout.splitlines()) > 3  # the long output follows
+    first_line = quiet.stdout.splitlines()[0]
+    assert quiet.returncode == 0, quiet
+    assert len(first_line.encode('utf-8')) <= 1000, first_line
+    assert first_line.split(' | ')[1].endswith('wraparound_max=0%;50;75;0;100')
+    assert len(problem.stdout.splitlines()) > 3  # the long output follows
 
 
 def execute_bytes(cluster, dbname, *statements):
@@ -103,7 +113,8 @@ def test_names_and_queries_that_are_not_utf8_do_no_harm(plugin, cluster):
             b'INSERT INTO "t\xe9\xff|x" SELECT generate_series(1, 110)',
             b'DELETE FROM "t\xe9\xff|x" WHERE id <= 100')
         wait_for_dead_rows(cluster, 'legacy', 100)
-        with idle_in_transaction(cluster, dbname='legacy', idle_for=1.1,
+        # idle_for: the table waits past its trigger a second (test_tables)
+        with idle_in_transaction(cluster, dbname='legacy', idle_for=2.1,
                                  last_query=b"SELECT 'caf\xe9 \xff'"):
             result = plugin('-vvv', '--databases', '^(legacy|caf)',
                             '--vacuum-warning', '0', '--idle-warning', '0')

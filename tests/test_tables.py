@@ -393,9 +393,14 @@ def test_every_finding_by_default(plugin):
     assert result.returncode == 0, result
     assert re.match(
         r'AUTOVACUUM OK - nothing holds back vacuum; no session idle in '
-        r'transaction; database postgres is 0% of the way to wraparound '
-        r'\(\d+ transaction IDs\); no table needs vacuum; no table needs analyze '
+        r'transaction; no lock keeps autovacuum out; 0 of \d+ autovacuum workers '
+        r'busy; database postgres is 0% of the way to wraparound '
+        r'\([\d.]+k? (transaction IDs|multixacts)\); no table needs vacuum; '
+        r'no table needs analyze '
         r'\| analyze_overdue_max=0s;86400;604800;0 antiwraparound_blocked=0;;;0 '
+        r'autovacuum_blocking_lock_age_max=0s;900;3600;0 '
+        r'autovacuum_blocking_locks=0;;;0 autovacuum_workers_busy=\d+;;;0;\d+ '
+        r'autovacuum_workers_saturated=0s;3600;;0 '
         r'databases_unreadable=0;;;0 dead_tuples_max_ratio=0;;;0 '
         r'horizon_age_max=0s;3600;21600;0 '
         r'horizon_xid_age_max=0;10000000;100000000;0 '
@@ -404,13 +409,16 @@ def test_every_finding_by_default(plugin):
         r'tables_being_vacuumed=0;;;0 tables_need_analyze=0;;;0 '
         r'tables_need_vacuum=0;;;0 '
         r'tables_never_autovacuumed=0;;;0 tables_vacuum_ineffective=0;;;0 '
-        r'vacuum_overdue_max=0s;86400;604800;0 wraparound_max=0%;50;75;0;100\n$',
+        r'vacuum_overdue_max=0s;86400;604800;0 '
+        r'vacuum_runtime_max=0s;21600;86400;0 vacuums_running=\d+;;;0 '
+        r'wraparound_max=0%;50;75;0;100\n$',
         result.stdout), result.stdout
 
 
 @pytest.mark.parametrize('args, message', [
     (('--only', 'idle,bloat'), "argument --only: unknown finding 'bloat' "
-     "(choose from idle, vacuum, analyze, cancels, horizon, wraparound) "
+     "(choose from idle, vacuum, analyze, cancels, horizon, wraparound, "
+     "workers) "
      "(see --help)"),
     (('--only', 'idle', '--skip', 'idle'),
      '--only and --skip leave no finding to run'),

@@ -22,8 +22,9 @@ from .verdict import FindingContext
 class AutovacuumCancels(nagiosplugin.Resource):
     """Counts the cancellations written to the log since the previous run."""
 
-    def __init__(self, log_tail):
+    def __init__(self, log_tail, statistics=None):
         self.log_tail = log_tail
+        self.statistics = statistics  # told the events, for the tables' -v
         self.cancels = []
         self.skips = []
         self.notes = []
@@ -41,6 +42,8 @@ class AutovacuumCancels(nagiosplugin.Resource):
         self.skips = [e for e in reading.events if e.kind == SKIP]
         self.notes = reading.notes
         self.headline = reading.headline
+        if self.statistics is not None:
+            self.statistics.note_log_events(self.cancels, self.skips)
         return [
             nagiosplugin.Metric('autovacuum_cancels', len(self.cancels), min=0,
                                 context='autovacuum_cancels'),

@@ -15,6 +15,10 @@ Findings (all run unless --only/--skip say otherwise):
            (autovacuum ineffective: run since the holder began, in vain)
   wraparound  each database's distance to transaction ID and multixact
            wraparound; an anti-wraparound autovacuum blocked is CRITICAL
+  workers  autovacuum's own health, seen live: locks that keep it out of
+           tables that need vacuum (and requests about to cancel it),
+           vacuums that run too long and why, all workers busy for long
+           while tables wait
 A table below the trigger is never reported, however old its last vacuum.
 A table's wait runs from when it crossed the trigger, which the check
 remembers between runs (a file beside --state-file, else one per server
@@ -62,14 +66,20 @@ from .tables import (
     UnreadableDatabases, UnreadableDatabasesContext, VacuumOverdueContext)
 from .verdict import AutovacuumCheck, AutovacuumSummary, plugin_text
 from .version import __version__
+from .workers import (
+    AutovacuumHealth, LockAgeContext, VacuumRuntimeContext,
+    WorkersSaturatedContext)
 from .wraparound import (
     AntiWraparoundBlockedContext, Wraparound, WraparoundContext)
 
 CHECK_NAME = 'AUTOVACUUM'
-FINDINGS = ('idle', 'vacuum', 'analyze', 'cancels', 'horizon', 'wraparound')
+FINDINGS = ('idle', 'vacuum', 'analyze', 'cancels', 'horizon', 'wraparound',
+            'workers')
 DURATION_THRESHOLDS = ('idle_warning', 'idle_critical', 'vacuum_warning',
                        'vacuum_critical', 'analyze_warning', 'analyze_critical',
-                       'horizon_warning', 'horizon_critical')
+                       'horizon_warning', 'horizon_critical', 'lock_warning',
+                       'lock_critical', 'vacuum_runtime_warning',
+                       'vacuum_runtime_critical', 'workers_warning')
 COUNT_THRESHOLDS = ('cancel_warning', 'cancel_critical', 'wraparound_warning',
                     'wraparound_critical', 'horizon_xid_warning',
                     'horizon_xid_critical')
@@ -111,6 +121,14 @@ performance data (fixed labels; s = seconds):
   replication_slots_stale     inactive replication slots holding xmin
   wraparound_max              closest database's way to wraparound (%)
   antiwraparound_blocked      anti-wraparound autovacuums waiting for a lock
+  autovacuum_blocking_locks   locks that keep autovacuum out of a table that
+                              needs vacuum, or are about to cancel it
+  autovacuum_blocking_lock_age_max  longest held among them (s)
+  vacuums_running             vacuums and analyzes running now, any kind
+  vacuum_runtime_max          longest-running autovacuum on one table (s)
+  autovacuum_workers_busy     autovacuum workers at work (max: all there are)
+  autovacuum_workers_saturated  how long all have been busy while tables
+                              wait past their trigger (s)
 """
 
 
@@ -206,6 +224,26 @@ def _parser():
                          metavar='RANGE', help='... before CRITICAL (default: '
                          '%(default)s: half-way to anti-wraparound vacuums, '
                          'which could not freeze past it)')
+    workers = parser.add_argument_group("autovacuum's own health")
+    workers.add_argument('--lock-warning', default='15m', metavar='DURATION',
+                         help='how long a lock that keeps autovacuum out of a '
+                         'table that needs vacuum may be held before WARNING, '
+                         'counted from the holding transaction\'s start '
+                         '(default: %(default)s, as --idle-warning)')
+    workers.add_argument('--lock-critical', default='1h', metavar='DURATION',
+                         help='... before CRITICAL (default: %(default)s)')
+    workers.add_argument('--vacuum-runtime-warning', default='6h',
+                         metavar='DURATION', help='how long an autovacuum may '
+                         'run on one table before WARNING (default: '
+                         '%(default)s: longer, and the dead rows it was started '
+                         'for have doubled on a busy table)')
+    workers.add_argument('--vacuum-runtime-critical', default='1d',
+                         metavar='DURATION',
+                         help='... before CRITICAL (default: %(default)s)')
+    workers.add_argument('--workers-warning', default='1h', metavar='DURATION',
+                         help='how long all autovacuum_max_workers may be busy '
+                         'while tables wait past their trigger before WARNING '
+                         '(default: %(default)s, sixty naptimes)')
     wraparound = parser.add_argument_group('wraparound')
     wraparound.add_argument('--wraparound-warning', default='50%',
                             metavar='PERCENT', help='share of the way to '
@@ -335,12 +373,19 @@ def build_check(args, session, databases, deadline):
                   WraparoundContext(args.wraparound_warning,
                                     args.wraparound_critical),
                   AntiWraparoundBlockedContext())
-    if {'vacuum', 'analyze', 'horizon', 'wraparound'} & set(findings):
+    if 'workers' in findings:
+        check.add(AutovacuumHealth(session, statistics, memory),
+                  LockAgeContext(args.lock_warning, args.lock_critical),
+                  VacuumRuntimeContext(args.vacuum_runtime_warning,
+                                       args.vacuum_runtime_critical),
+                  WorkersSaturatedContext(args.workers_warning))
+    if {'vacuum', 'analyze', 'horizon', 'wraparound', 'workers'} & set(findings):
         check.add(UnreadableDatabases(databases), UnreadableDatabasesContext())
     if 'cancels' in findings:
         check.add(ServerLogContext())
         if args.logfile or args.log_via_sql:
-            check.add(AutovacuumCancels(server_log(args, session, deadline)),
+            check.add(AutovacuumCancels(server_log(args, session, deadline),
+                                        statistics),
                       AutovacuumCancelsContext(args.cancel_warning,
                                                args.cancel_critical))
         else:

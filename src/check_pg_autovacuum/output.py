@@ -3,11 +3,15 @@
 nagiosplugin moves the perfdata behind the long output with -v.  NRPE v2
 keeps only the first 1 KB of a plugin's output, so we keep the guidelines'
 other form -- "TEXT | PERFDATA" on the first line, the long output below --
-and shorten the status text, finding by finding, so that the first line
-with its perfdata fits into that kilobyte.
+and shorten an OK status text, finding by finding, so that the first line
+with its perfdata fits into that kilobyte.  A problem's status is never
+shortened: what is wrong, and what could not be read, matters more than the
+last perfdata labels, which NRPE v2 may then cut (NRPE 3 and later,
+Icinga 2's agent and Nagios itself keep far more).
 """
 from __future__ import unicode_literals
 
+import nagiosplugin
 from nagiosplugin.output import Output
 
 FIRST_LINE_BYTES = 1000  # of NRPE v2's 1024, with room for the newline
@@ -17,7 +21,9 @@ class PerfdataFirst(Output):
 
     def add(self, check):
         perfdata = self.format_perfdata(check)
-        self.status = _fit(self.format_status(check), perfdata)
+        self.status = self.format_status(check)
+        if check.state == nagiosplugin.Ok:
+            self.status = _fit(self.status, perfdata)
         if perfdata:
             self.status += ' ' + perfdata
         if self.verbose > 0:

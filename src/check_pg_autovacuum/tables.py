@@ -10,6 +10,8 @@ vacuums them like any other table.
 """
 from __future__ import unicode_literals
 
+import collections
+
 import nagiosplugin
 
 from . import queries, words
@@ -27,14 +29,24 @@ class TableStatistics(object):
         self.databases = databases
         self.memory = memory
         self.exclude_tables = exclude_tables
+        self.running = []  # vacuums running now, cluster-wide
+        self.log_read = False
+        self.cancelled = collections.Counter()  # by database.schema.table
+        self.skipped = collections.Counter()  # by table name: all the log says
         self._tables = None
+
+    def note_log_events(self, cancels, skips):
+        """What the server log said since the last check, for -v."""
+        self.log_read = True
+        self.cancelled.update(e.table for e in cancels if e.table)
+        self.skipped.update(e.table for e in skips if e.table)
 
     def tables(self):
         if self._tables is None:
             # The first session's queries come first: a database that
             # hangs may use up the deadline, and with it that session.
             session = self.databases.session
-            running = session.rows(queries.running_vacuums(
+            running = self.running = session.rows(queries.running_vacuums(
                 session.server_version))
             statistics_since = session.rows(queries.statistics_since(
                 session.server_version))
@@ -175,8 +187,10 @@ class VacuumOverdueContext(FindingContext):
             qualified_name(tables[0]), _vacuum_summary(tables[0]))
 
     def detail_lines(self, metric):
+        statistics = metric.resource.statistics
         return words.capped(
-            [_vacuum_detail(t) for t in metric.resource.tables_needing_vacuum],
+            [_vacuum_detail(t) + _attempts(t, statistics)
+             for t in metric.resource.tables_needing_vacuum],
             'tables need vacuum')
 
 
@@ -267,6 +281,18 @@ def _vacuum_detail(table):
             _running_detail(wait),
             '' if table.autovacuum_enabled else
             '; autovacuum disabled for this table')
+
+
+def _attempts(table, statistics):
+    """'; autovacuum cancelled 14 times, skipped 3 times since the last
+    check': the attempts next to the wait, where the log was read."""
+    if not statistics.log_read:
+        return ''
+    cancelled = statistics.cancelled[qualified_name(table)]
+    skipped = statistics.skipped[table.table_name]
+    return '; in the log since the last check: autovacuum cancelled %s, ' \
+        'skipped %s (lock not available)' % (
+            words.plural(cancelled, 'time'), words.plural(skipped, 'time'))
 
 
 def _how(wait):

@@ -65,8 +65,10 @@ class AutovacuumCheck(nagiosplugin.Check):
 
 
 # The order in which findings of the same state are named: causes first.
-PRIORITY = ('horizon_age_max', 'antiwraparound_blocked', 'idle_in_transaction_max',
+PRIORITY = ('horizon_age_max', 'horizon_xid_age_max', 'antiwraparound_blocked',
+            'idle_in_transaction_max', 'autovacuum_blocking_lock_age_max',
             'autovacuum_cancels', 'replication_slots_stale', 'autovacuum_switches',
+            'autovacuum_workers_saturated', 'vacuum_runtime_max',
             'wraparound_max', 'vacuum_overdue_max', 'analyze_overdue_max')
 
 

@@ -54,6 +54,8 @@ def tables_needing_autovacuum(server_version):
 
 def running_vacuums(server_version):
     """Vacuums (and, 13+, analyzes and VACUUM FULLs) running now, per table."""
+    if server_version >= 180000:  # delay_time
+        return _load('running_vacuums_post_180000.sql')
     if server_version >= 130000:  # pg_stat_progress_analyze
         return _load('running_vacuums_post_130000.sql')
     return _load('running_vacuums.sql')
@@ -62,6 +64,16 @@ def running_vacuums(server_version):
 def statistics_since(server_version):
     """Each database's oid and stats_reset, for the memory (10+)."""
     return _load('statistics_since.sql')
+
+
+def autovacuum_workers(server_version):
+    """Autovacuum workers busy now, and how many there may be (10+)."""
+    return _load('autovacuum_workers.sql')
+
+
+def locks_against_autovacuum(server_version):
+    """Locks held or wanted now that keep autovacuum out of a table (10+)."""
+    return _load('locks_against_autovacuum.sql')
 
 
 def server_identity(server_version):

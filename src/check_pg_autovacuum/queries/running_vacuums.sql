@@ -4,10 +4,13 @@
 -- how far it got and since when it works on that table.  A vacuum runs
 -- each table in a transaction of its own (vacuum_rel()), so xact_start is
 -- when this table's turn began.  Running ANALYZE is not reported before 13.
-SELECT p.pid, p.datid AS database_oid, p.relid, 'vacuum' AS command,
-       p.phase, p.heap_blks_total AS blocks_total,
+SELECT p.pid, p.datid AS database_oid, p.datname AS database, p.relid,
+       'vacuum' AS command, p.phase, p.heap_blks_total AS blocks_total,
        p.heap_blks_scanned AS blocks_done, p.index_vacuum_count,
+       NULL::float8 AS delay_ms,
        a.backend_type = 'autovacuum worker' AS by_autovacuum,
+       substring(a.query FROM '^autovacuum: (?:VACUUM )?(?:ANALYZE )?(\S+)')
+         AS autovacuum_table,
        extract(epoch FROM a.xact_start)::float8 AS started_epoch,
        extract(epoch FROM now())::float8 AS now_epoch
   FROM pg_stat_progress_vacuum p

@@ -1,0 +1,266 @@
+"""Is autovacuum itself keeping up?  Seen live, without the log.
+
+Three things make autovacuum fail before any log line or overdue table
+tells:
+
+- locks that keep it out: it takes SHARE UPDATE EXCLUSIVE, so it skips a
+  table on which another session holds that or a stronger mode, and a
+  request for one while it runs there cancels it (after deadlock_timeout).
+  An application that holds such a lock on a table that needs vacuum --
+  LOCK TABLE ... IN EXCLUSIVE MODE, left idle in its transaction -- keeps
+  autovacuum out as long as it holds it;
+- vacuums that never finish: throttled by the cost limits, or making
+  several index passes because maintenance_work_mem (autovacuum_work_mem)
+  holds too few dead row pointers for the table;
+- workers that cannot keep up: all autovacuum_max_workers busy while tables
+  wait past their trigger, for long (the memory between runs says since
+  when).
+"""
+from __future__ import unicode_literals
+
+import nagiosplugin
+
+from . import queries, words
+from .durations import format_duration
+from .overdue import describe_running
+from .tables import qualified_name
+from .verdict import FindingContext
+
+MODES = {'ShareUpdateExclusiveLock': 'SHARE UPDATE EXCLUSIVE',
+         'ShareLock': 'SHARE', 'ShareRowExclusiveLock': 'SHARE ROW EXCLUSIVE',
+         'ExclusiveLock': 'EXCLUSIVE', 'AccessExclusiveLock': 'ACCESS EXCLUSIVE'}
+
+
+class LockAgainstAutovacuum(object):
+    """A lock held on a table that needs vacuum, or wanted on one that an
+    autovacuum works on now."""
+
+    def __init__(self, lock, table_name, needs_vacuum, worker=None):
+        self.lock = lock
+        self.table_name = table_name
+        self.needs_vacuum = needs_vacuum
+        self.worker = worker  # the autovacuum a waiter is about to cancel
+        self.seconds = max(0, int(lock.now_epoch - lock.since_epoch)) \
+            if lock.since_epoch is not None else 0
+
+
+class AutovacuumHealth(nagiosplugin.Resource):
+    """Locks against autovacuum, vacuums running, workers busy."""
+
+    def __init__(self, session, statistics, memory=None):
+        self.session = session
+        self.statistics = statistics
+        self.memory = memory
+        self.locks = []
+        self.vacuums = []
+        self.workers = None
+        self.saturated_seconds = 0
+        self.tables_waiting = []
+
+    def probe(self):
+        version = self.session.server_version
+        tables = self.statistics.tables()
+        self.vacuums = sorted(self.statistics.running,
+                              key=lambda v: v.started_epoch or v.now_epoch)
+        self.locks = self._locks(tables, self.session.rows(
+            queries.locks_against_autovacuum(version)))
+        self.workers = self.session.rows(queries.autovacuum_workers(version))[0]
+        # What the workers should be at: past the trigger, waiting, and
+        # not disabled for autovacuum.
+        self.tables_waiting = [t for t in tables if t.vacuum_wait
+                               and not t.vacuum_wait.running
+                               and t.vacuum_wait.seconds > 0
+                               and t.autovacuum_enabled]
+        self.saturated_seconds = self._saturated_for()
+        autovacuums = [v for v in self.vacuums if v.by_autovacuum]
+        return [
+            nagiosplugin.Metric('autovacuum_blocking_locks', len(self.locks),
+                                min=0, context='count'),
+            nagiosplugin.Metric('autovacuum_blocking_lock_age_max',
+                                max([l.seconds for l in self.locks
+                                     if l.lock.granted] or [0]), 's', min=0,
+                                context='autovacuum_blocking_lock_age_max'),
+            nagiosplugin.Metric('vacuums_running', len(self.vacuums), min=0,
+                                context='count'),
+            nagiosplugin.Metric('vacuum_runtime_max',
+                                max([_runtime(v) for v in autovacuums] or [0]),
+                                's', min=0, context='vacuum_runtime_max'),
+            nagiosplugin.Metric('autovacuum_workers_busy', self.workers.busy,
+                                min=0, max=self.workers.max_workers,
+                                context='count'),
+            nagiosplugin.Metric('autovacuum_workers_saturated',
+                                self.saturated_seconds, 's', min=0,
+                                context='autovacuum_workers_saturated'),
+        ]
+
+    def _locks(self, tables, locks):
+        needing = dict(((t.database_oid, t.relid), t) for t in tables
+                       if t.vacuum_wait)
+        working = dict(((v.database_oid, v.relid), v) for v in
+                       self.statistics.running if v.by_autovacuum)
+        found = []
+        for lock in locks:
+            key = (lock.database_oid, lock.relid)
+            if lock.granted and key in needing:
+                found.append(LockAgainstAutovacuum(
+                    lock, qualified_name(needing[key]), True))
+            elif not lock.granted and key in working:
+                worker = working[key]
+                name = qualified_name(needing[key]) if key in needing else \
+                    '%s.%s' % (worker.database, worker.autovacuum_table or
+                               lock.local_name or 'relation %s' % lock.relid)
+                found.append(LockAgainstAutovacuum(lock, name, key in needing,
+                                                   worker))
+        return found
+
+    def _saturated_for(self):
+        """Since when all workers have been busy with tables waiting."""
+        saturated = self.workers.busy >= self.workers.max_workers \
+            and bool(self.tables_waiting)
+        if self.memory is None:
+            return 0
+        scope = self.memory.scope('workers', '%s' % self.workers.started_epoch,
+                                  self.workers.now_epoch)
+        if not saturated:
+            return 0
+        since, _ = scope.since('saturated', True)
+        return max(0, int(self.workers.now_epoch - since))
+
+
+def _runtime(vacuum):
+    if vacuum.started_epoch is None:
+        return 0
+    return max(0, int(vacuum.now_epoch - vacuum.started_epoch))
+
+
+def describe_lock(found):
+    """'pid 4711 (app zodb, idle in transaction 3m) holds EXCLUSIVE on
+    abc-hans.public.object_state, which needs vacuum: autovacuum cannot run
+    there'."""
+    lock = found.lock
+    if lock.pid is None:
+        who = "prepared transaction '%s'" % (lock.gid or '?')
+    else:
+        who = 'pid %s (app %s, %s %s)' % (
+            lock.pid, lock.application_name or '-', lock.state or 'active',
+            format_duration(found.seconds))
+    mode = MODES.get(lock.mode, lock.mode)
+    if lock.granted:
+        return '%s holds %s on %s, which needs vacuum: autovacuum cannot run ' \
+            'there' % (who, mode, found.table_name)
+    return '%s waits for %s on %s while autovacuum pid %s works there: it is ' \
+        'about to cancel it' % (who, mode, found.table_name, found.worker.pid)
+
+
+def diagnose(vacuum):
+    """What makes a vacuum slow, where the server tells."""
+    notes = []
+    if (vacuum.index_vacuum_count or 0) > 1:
+        notes.append('%d index passes: maintenance_work_mem (or '
+                     'autovacuum_work_mem) holds too few dead rows for this '
+                     'table; raise it' % vacuum.index_vacuum_count)
+    runtime = _runtime(vacuum)
+    if vacuum.delay_ms is not None and runtime > 0:
+        share = min(100, int(100 * vacuum.delay_ms / 1000.0 / runtime))
+        notes.append('throttled %d%% of the time%s' % (
+            share, '; raise autovacuum_vacuum_cost_limit' if share >= 50 else ''))
+    return notes
+
+
+class LockAgeContext(FindingContext):
+    """Judges how long the oldest lock against autovacuum has been held."""
+
+    hint = ('what to do: end the transaction that holds the lock (COMMIT, '
+            'ROLLBACK, or pg_terminate_backend(pid)), and fix the application '
+            'that takes LOCK TABLE or DDL and then waits')
+
+    def __init__(self, warning, critical):
+        super(LockAgeContext, self).__init__(
+            'autovacuum_blocking_lock_age_max', warning, critical)
+
+    def describe(self, metric):
+        held = [l for l in metric.resource.locks if l.lock.granted]
+        if not held:
+            return None if metric.resource.locks else \
+                'no lock keeps autovacuum out'
+        oldest = max(held, key=lambda l: l.seconds)
+        more = len(metric.resource.locks) - 1
+        return '%s%s' % (describe_lock(oldest), ' (and %d more)' % more
+                         if more else '')
+
+    def detail_lines(self, metric):
+        return words.capped([describe_lock(l) for l in metric.resource.locks],
+                            'locks')
+
+
+class VacuumRuntimeContext(FindingContext):
+    """Judges the longest-running autovacuum; says what slows it."""
+
+    hint = ('what to do: a vacuum that takes this long is throttled '
+            '(autovacuum_vacuum_cost_limit, cost_delay) or short of memory '
+            '(autovacuum_work_mem): raise them for this table')
+
+    def __init__(self, warning, critical):
+        super(VacuumRuntimeContext, self).__init__(
+            'vacuum_runtime_max', warning, critical)
+
+    def describe(self, metric):
+        if self.warning.match(metric.value) and self.critical.match(metric.value):
+            return None
+        longest = max([v for v in metric.resource.vacuums if v.by_autovacuum],
+                      key=_runtime)
+        return 'autovacuum of %s runs for %s%s' % (
+            _vacuum_table(longest), format_duration(_runtime(longest)),
+            ''.join('; %s' % note for note in diagnose(longest)))
+
+    def detail_lines(self, metric):
+        lines = []
+        for vacuum in metric.resource.vacuums:
+            notes = diagnose(vacuum)
+            if vacuum.delay_ms is None and vacuum.command == 'vacuum':
+                notes.append('how long it slept is not known (PostgreSQL 18 '
+                             'tells, with track_cost_delay_timing = on)')
+            lines.append('%s: %s%s' % (
+                _vacuum_table(vacuum), describe_running(vacuum),
+                ''.join('; %s' % note for note in notes)))
+        return words.capped(lines, 'vacuums')
+
+
+def _vacuum_table(vacuum):
+    if vacuum.autovacuum_table:
+        return '%s.%s' % (vacuum.database, vacuum.autovacuum_table)
+    return '%s, relation %s' % (vacuum.database, vacuum.relid)
+
+
+class WorkersSaturatedContext(FindingContext):
+    """All workers busy with tables waiting, for long: WARNING only."""
+
+    hint = ('what to do: autovacuum falls behind: raise autovacuum_max_workers '
+            'and the cost limit (autovacuum_vacuum_cost_limit is shared by the '
+            'workers), or vacuum the waiting tables by hand')
+
+    def __init__(self, warning):
+        super(WorkersSaturatedContext, self).__init__(
+            'autovacuum_workers_saturated', warning)
+
+    def describe(self, metric):
+        resource = metric.resource
+        if not resource.saturated_seconds:
+            return '%d of %d autovacuum workers busy' % (
+                resource.workers.busy, resource.workers.max_workers)
+        return 'all %d autovacuum workers busy for %s while %s past the ' \
+            'trigger' % (resource.workers.max_workers,
+                         format_duration(resource.saturated_seconds),
+                         words.plural(len(resource.tables_waiting), 'table')
+                         + (' waits' if len(resource.tables_waiting) == 1
+                            else ' wait'))
+
+    def detail_lines(self, metric):
+        resource = metric.resource
+        if resource.workers is None:
+            return []
+        return ['autovacuum workers: %d of %d busy%s' % (
+            resource.workers.busy, resource.workers.max_workers,
+            '; %s waiting past the trigger' % words.plural(
+                len(resource.tables_waiting), 'table')
+            if resource.tables_waiting else '')]

@@ -1,0 +1,225 @@
+# -*- coding: utf-8 -*-
+"""Autovacuum's own health, seen live: locks, long vacuums, busy workers."""
+from __future__ import unicode_literals
+
+import itertools
+import re
+import threading
+import time
+
+import psycopg2.extensions
+import pytest
+
+from pgcluster import running
+from scenarios import (
+    quote_ident, server_settings, table_autovacuum_crawls_through,
+    wait_for_statistics)
+
+_numbers = itertools.count(1)
+
+
+@pytest.fixture
+def db(cluster):
+    name = 'workers-%d' % next(_numbers)
+    cluster.execute('CREATE DATABASE %s' % quote_ident(name))
+    try:
+        yield name
+    finally:
+        # The crawling autovacuum may still be there.
+        cluster.execute('SELECT pg_terminate_backend(pid) FROM pg_stat_activity '
+                        'WHERE datname = %s', (name,))
+        deadline = time.time() + 10
+        while cluster.execute('SELECT 1 FROM pg_stat_activity WHERE datname = '
+                              '%s', (name,)) and time.time() < deadline:
+            time.sleep(0.1)
+        cluster.execute('DROP DATABASE %s' % quote_ident(name))
+
+
+def only(name):
+    return '--databases', '^%s$' % re.escape(name)
+
+
+def autovacuum_on(cluster, table, dbname, timeout=30):
+    """The pid of the autovacuum worker scanning TABLE, once it does."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        rows = cluster.execute(
+            "SELECT p.pid FROM pg_stat_progress_vacuum p JOIN pg_stat_activity "
+            "a USING (pid) WHERE p.relid = %s::regclass AND a.backend_type = "
+            "'autovacuum worker' AND p.phase = 'scanning heap'",
+            (table,), dbname=dbname)
+        if rows:
+            return rows[0][0]
+        time.sleep(0.1)
+    raise AssertionError('no autovacuum of %s began' % table)
+
+
+def waiting_for_a_lock(cluster, pid, timeout=15):
+    deadline = time.time() + timeout
+    while not cluster.execute('SELECT 1 FROM pg_locks WHERE pid = %s AND NOT '
+                              'granted', (pid,)):
+        assert time.time() < deadline, 'pid %d never waited' % pid
+        time.sleep(0.05)
+
+
+def test_a_lock_that_keeps_autovacuum_out_is_named(plugin, cluster, db):
+    # The incident's pattern, live and without the log: autovacuum starts on
+    # a table full of dead rows, the application takes LOCK TABLE ... IN
+    # EXCLUSIVE MODE (cancelling it) and sits idle in its transaction.
+    table_autovacuum_crawls_through(cluster, db, 'object_state')
+    autovacuum_on(cluster, 'object_state', db)
+    locker = cluster.connect(db, application_name='zodb')
+    locker_pid = locker.get_backend_pid()
+    try:
+        with locker.cursor() as cursor:
+            cursor.execute('BEGIN')
+            cursor.execute('LOCK TABLE object_state IN EXCLUSIVE MODE')
+        time.sleep(2.1)
+        result = plugin('--only', 'workers', '-v', '--lock-warning', '1',
+                        *only(db))
+        vacuumed = cluster.execute(
+            "SELECT autovacuum_count FROM pg_stat_user_tables WHERE relname = "
+            "'object_state'", dbname=db)[0][0]
+    finally:
+        locker.close()
+    assert vacuumed == 0, 'autovacuum got through after all'
+    assert result.returncode == 1, result
+    assert result.stdout.startswith(
+        'AUTOVACUUM WARNING - pid %d (app zodb, idle in transaction ' % locker_pid)
+    assert re.match(r'AUTOVACUUM WARNING - pid \d+ \(app zodb, idle in transaction '
+                    r'[2-5]s\) holds EXCLUSIVE on %s.public.object_state, which '
+                    r'needs vacuum: autovacuum cannot run there \|' % re.escape(db),
+                    result.stdout), result.stdout
+    assert 'autovacuum_blocking_locks=1;' in result.stdout
+
+
+def test_a_lock_request_about_to_cancel_autovacuum_is_named(plugin, cluster, db):
+    table_autovacuum_crawls_through(cluster, db, 'object_state')
+    worker = autovacuum_on(cluster, 'object_state', db)
+    waiter = cluster.connect(db, application_name='migration')
+    waiter_pid = waiter.get_backend_pid()
+
+    def lock():
+        try:
+            with waiter.cursor() as cursor:
+                cursor.execute('BEGIN')
+                cursor.execute('LOCK TABLE object_state IN ACCESS EXCLUSIVE MODE')
+        except psycopg2.extensions.QueryCanceledError:
+            pass
+    # A long deadlock_timeout: the request waits before it cancels.
+    with server_settings(cluster, deadlock_timeout=20000):  # ms
+        request = threading.Thread(target=lock)
+        request.start()
+        try:
+            waiting_for_a_lock(cluster, waiter_pid)
+            result = plugin('--only', 'workers', '-v', *only(db))
+        finally:
+            cluster.execute('SELECT pg_cancel_backend(%s)', (waiter_pid,))
+            request.join()
+            waiter.close()
+    assert re.search(
+        r'^pid %d \(app migration, active \d+s\) waits for ACCESS EXCLUSIVE on '
+        r'%s.public.object_state while autovacuum pid %d works there: it is '
+        r'about to cancel it$' % (waiter_pid, re.escape(db), worker),
+        result.stdout, re.M), result.stdout
+    assert 'autovacuum_blocking_locks=1;' in result.stdout
+
+
+def test_a_long_autovacuum_is_reported_with_its_progress(plugin, cluster, db):
+    table_autovacuum_crawls_through(cluster, db, 'object_state')
+    worker = autovacuum_on(cluster, 'object_state', db)
+    time.sleep(3.1)
+    result = plugin('--only', 'workers', '-v', '--vacuum-runtime-warning', '2',
+                    *only(db))
+    assert result.returncode == 1, result
+    assert re.match(r'AUTOVACUUM WARNING - autovacuum of %s.public.object_state '
+                    r'runs for [2-9]s' % re.escape(db), result.stdout), result
+    # track_cost_delay_timing is off here (and absent before 18): the
+    # time it slept is not known, and not claimed.
+    assert re.search(r'^%s.public.object_state: being vacuumed by pid %d '
+                     r'\(autovacuum\) for \d+s, phase scanning heap, \d+%% '
+                     r'scanned; how long it slept is not known \(PostgreSQL 18 '
+                     r'tells, with track_cost_delay_timing = on\)$'
+                     % (re.escape(db), worker), result.stdout, re.M), result.stdout
+    assert re.search(r' vacuums_running=\d+;', result.stdout)
+
+
+@pytest.mark.slow
+def test_how_long_an_autovacuum_slept_on_18(plugin, cluster):
+    if cluster.server_version_num() < 180000:
+        pytest.skip('delay_time came with PostgreSQL 18')
+    with running(track_cost_delay_timing='on') as server:
+        table_autovacuum_crawls_through(server, 'postgres', 'object_state')
+        autovacuum_on(server, 'object_state', 'postgres')
+        time.sleep(3.1)
+        result = plugin('--only', 'workers', '-v', '--vacuum-runtime-warning',
+                        '2', env={'PGHOST': server.host,
+                                  'PGPORT': str(server.port)})
+    assert re.search(r'; throttled (9\d|100)% of the time; raise '
+                     r'autovacuum_vacuum_cost_limit', result.stdout), result.stdout
+
+
+@pytest.mark.slow
+def test_saturated_workers_are_reported_with_how_long(plugin, tmpdir):
+    # One worker, busy crawling through a big table, while other tables
+    # wait past their trigger.
+    with running(autovacuum_max_workers='1') as server:
+        table_autovacuum_crawls_through(server, 'postgres', 'big')
+        autovacuum_on(server, 'big', 'postgres')
+        for name in ('waiting_a', 'waiting_b'):
+            server.execute('CREATE TABLE %s (id int); INSERT INTO %s SELECT '
+                           'generate_series(1, 1000); DELETE FROM %s'
+                           % (name, name, name))
+            wait_for_statistics(server, 'postgres', name, dead=1000)
+        args = ('--only', 'workers', '-v', '--workers-warning', '1',
+                '--state-file', str(tmpdir.join('state')))
+        env = {'PGHOST': server.host, 'PGPORT': str(server.port)}
+        first = plugin(*args, env=env)
+        time.sleep(2.1)
+        second = plugin(*args, env=env)
+        vacuumed = server.execute(
+            "SELECT count(*) FROM pg_stat_user_tables WHERE relname LIKE "
+            "'waiting_%' AND autovacuum_count > 0")[0][0]
+    assert vacuumed == 0, 'a second worker got to the waiting tables'
+    assert first.returncode == 0, first
+    assert second.returncode == 1, second
+    assert re.match(r'AUTOVACUUM WARNING - all 1 autovacuum workers busy for '
+                    r'[2-5]s while 2 tables wait past the trigger \|',
+                    second.stdout), second.stdout
+    assert 'autovacuum_workers_busy=1;;;0;1 ' in second.stdout
+
+
+@pytest.mark.slow
+def test_index_passes_say_maintenance_work_mem_is_short(plugin, cluster, db):
+    if cluster.server_version_num() >= 170000:
+        pytest.skip('from 17 on, 1 MB holds millions of dead rows (TidStore)')
+    cluster.execute('CREATE TABLE indexed (id int PRIMARY KEY) WITH '
+                    '(autovacuum_enabled = false); INSERT INTO indexed SELECT '
+                    'generate_series(1, 600000); DELETE FROM indexed', dbname=db)
+    conn = cluster.connect(db, application_name='vacuumdb')
+    with conn.cursor() as cursor:
+        cursor.execute("SET maintenance_work_mem = '1MB'")
+        cursor.execute('SET vacuum_cost_delay = 5')
+        cursor.execute('SET vacuum_cost_limit = 200')
+
+    def vacuum():
+        try:
+            conn.cursor().execute('VACUUM indexed')
+        except psycopg2.extensions.QueryCanceledError:
+            pass
+    thread = threading.Thread(target=vacuum)
+    thread.start()
+    try:
+        deadline = time.time() + 120
+        while not cluster.execute('SELECT 1 FROM pg_stat_progress_vacuum WHERE '
+                                  'index_vacuum_count >= 2'):
+            assert time.time() < deadline, 'never a second index pass'
+            time.sleep(0.1)
+        result = plugin('--only', 'workers', '-v', *only(db))
+    finally:
+        cluster.execute('SELECT pg_cancel_backend(%s)', (conn.get_backend_pid(),))
+        thread.join()
+        conn.close()
+    assert re.search(r'; \d+ index passes: maintenance_work_mem \(or '
+                     r'autovacuum_work_mem\) holds too few dead rows for this '
+                     r'table; raise it', result.stdout), result.stdout
