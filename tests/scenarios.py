@@ -171,3 +171,20 @@ def lock_table_repeatedly(cluster, dbname, table, seconds, pause=0.3):
                 time.sleep(pause)
     finally:
         conn.close()
+
+
+def vacuum_scanning(cluster, dbname, table, autovacuum=False, timeout=30):
+    """The pid of the vacuum (with AUTOVACUUM, the autovacuum worker)
+    scanning TABLE's heap, once one does."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        rows = cluster.execute(
+            "SELECT p.pid FROM pg_stat_progress_vacuum p JOIN pg_stat_activity "
+            "a USING (pid) WHERE p.relid = %s::regclass AND p.phase = "
+            "'scanning heap' AND (NOT %s OR a.backend_type = 'autovacuum worker')",
+            (quote_ident(table), autovacuum), dbname=dbname)
+        if rows:
+            return rows[0][0]
+        time.sleep(0.1)
+    raise AssertionError('no %svacuum of %s began'
+                         % ('auto' if autovacuum else '', table))

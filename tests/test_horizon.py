@@ -498,3 +498,41 @@ def test_multixacts_can_drive_the_way_to_wraparound(plugin, cluster):
                      result.stdout, re.M), result.stdout
     assert re.search(r'^  shared-locks\.public\.t: relminmxid [\d,]+ multixacts '
                      r'old$', result.stdout, re.M), result.stdout
+
+
+def test_an_autovacuum_analyze_holds_the_horizon(plugin, cluster):
+    # Only a lazy VACUUM is ignored by other vacuums; ANALYZE takes a
+    # snapshot like any query, in an autovacuum worker too.  Throttled, it
+    # samples the table for minutes.
+    with database(cluster, 'analyzed') as db:
+        insert_trigger_off = ', autovacuum_vacuum_insert_threshold = -1' \
+            if cluster.server_version_num() >= 130000 else ''
+        cluster.execute(
+            'CREATE TABLE big (id int, payload text) WITH '
+            '(autovacuum_vacuum_threshold = 2000000000, '
+            'autovacuum_analyze_threshold = 0, '
+            'autovacuum_analyze_scale_factor = 0, '
+            'autovacuum_vacuum_cost_delay = 100, '
+            'autovacuum_vacuum_cost_limit = 1%s)' % insert_trigger_off,
+            dbname=db)
+        cluster.execute("INSERT INTO big SELECT g, repeat('x', 20) "
+                        "FROM generate_series(1, 300000) g", dbname=db)
+        deadline = time.time() + 30
+        while True:
+            analyzing = cluster.execute(
+                "SELECT pid FROM pg_stat_activity WHERE backend_type = "
+                "'autovacuum worker' AND query LIKE 'autovacuum: ANALYZE %%big' "
+                "AND backend_xmin IS NOT NULL", dbname=db)
+            if analyzing:
+                break
+            assert time.time() < deadline, 'no autovacuum ANALYZE began'
+            time.sleep(0.1)
+        time.sleep(1.1)
+        result = horizon(plugin, '--horizon-warning', '0')
+        still = cluster.execute('SELECT count(*) FROM pg_stat_activity WHERE '
+                                'pid = %s', (analyzing[0][0],))[0][0]
+        cluster.execute('SELECT pg_terminate_backend(%s)', (analyzing[0][0],))
+    assert still == 1, 'the ANALYZE was over before the check'
+    assert re.match(r'AUTOVACUUM WARNING - pid %d \(analyzed\) autovacuum worker '
+                    r'\d+s holds back vacuum' % analyzing[0][0], result.stdout), \
+        result.stdout

@@ -14,7 +14,7 @@ import psycopg2.extensions
 import pytest
 
 from scenarios import (
-    database, idle_in_transaction, quote_ident, table_with_dead_rows,
+    database, idle_in_transaction, table_with_dead_rows, vacuum_scanning,
     wait_for_statistics)
 
 _numbers = itertools.count(1)
@@ -30,20 +30,6 @@ def only(name):
     return '--databases', '^%s$' % re.escape(name)
 
 
-def running_vacuum(cluster, table, dbname, timeout=30):
-    """The pid of the vacuum running on TABLE, once it scans the heap."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        rows = cluster.execute(
-            "SELECT p.pid FROM pg_stat_progress_vacuum p "
-            "WHERE p.relid = %s::regclass AND p.phase = 'scanning heap'",
-            (quote_ident(table),), dbname=dbname)
-        if rows:
-            return rows[0][0]
-        time.sleep(0.1)
-    raise AssertionError('no vacuum of %s began' % table)
-
-
 def test_a_table_being_autovacuumed_is_not_waiting(plugin, cluster, db):
     # Vacuumed by hand (quickly), then every row dies: past its trigger,
     # with an old last vacuum, and an autovacuum that crawls through it.
@@ -57,13 +43,13 @@ def test_a_table_being_autovacuumed_is_not_waiting(plugin, cluster, db):
     time.sleep(3)
     cluster.execute('DELETE FROM big', dbname=db)
     wait_for_statistics(cluster, db, 'big', dead=200000)
-    pid = running_vacuum(cluster, 'big', db)
+    pid = vacuum_scanning(cluster, db, 'big')
     time.sleep(2)
     args = ('--only', 'vacuum', '-v', '--vacuum-warning', '1') + only(db)
     first = plugin(*args)
     time.sleep(1.5)
     second = plugin(*args)
-    assert running_vacuum(cluster, 'big', db) == pid, 'the vacuum ended early'
+    assert vacuum_scanning(cluster, db, 'big') == pid, 'the vacuum ended early'
     for result in (first, second):
         assert result.returncode == 0, result
         assert re.match(r'AUTOVACUUM OK - 1 table needs vacuum, worst '
@@ -95,7 +81,7 @@ def test_a_manual_vacuum_is_no_horizon_holder(plugin, cluster, db):
     vacuum = threading.Thread(target=vacuum_until_cancelled)
     vacuum.start()
     try:
-        pid = running_vacuum(cluster, 'nightly', db)
+        pid = vacuum_scanning(cluster, db, 'nightly')
         cluster.execute('DELETE FROM other', dbname=db)
         cluster.execute('VACUUM other', dbname=db)
         wait_for_statistics(cluster, db, 'other', dead=0, live=0)

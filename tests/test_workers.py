@@ -13,7 +13,7 @@ import pytest
 from pgcluster import running
 from scenarios import (
     quote_ident, server_settings, table_autovacuum_crawls_through,
-    wait_for_statistics)
+    vacuum_scanning, wait_for_statistics)
 
 _numbers = itertools.count(1)
 
@@ -39,21 +39,6 @@ def only(name):
     return '--databases', '^%s$' % re.escape(name)
 
 
-def autovacuum_on(cluster, table, dbname, timeout=30):
-    """The pid of the autovacuum worker scanning TABLE, once it does."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        rows = cluster.execute(
-            "SELECT p.pid FROM pg_stat_progress_vacuum p JOIN pg_stat_activity "
-            "a USING (pid) WHERE p.relid = %s::regclass AND a.backend_type = "
-            "'autovacuum worker' AND p.phase = 'scanning heap'",
-            (table,), dbname=dbname)
-        if rows:
-            return rows[0][0]
-        time.sleep(0.1)
-    raise AssertionError('no autovacuum of %s began' % table)
-
-
 def waiting_for_a_lock(cluster, pid, timeout=15):
     deadline = time.time() + timeout
     while not cluster.execute('SELECT 1 FROM pg_locks WHERE pid = %s AND NOT '
@@ -67,7 +52,7 @@ def test_a_lock_that_keeps_autovacuum_out_is_named(plugin, cluster, db):
     # a table full of dead rows, the application takes LOCK TABLE ... IN
     # EXCLUSIVE MODE (cancelling it) and sits idle in its transaction.
     table_autovacuum_crawls_through(cluster, db, 'object_state')
-    autovacuum_on(cluster, 'object_state', db)
+    vacuum_scanning(cluster, db, 'object_state', autovacuum=True)
     locker = cluster.connect(db, application_name='zodb')
     locker_pid = locker.get_backend_pid()
     try:
@@ -95,7 +80,7 @@ def test_a_lock_that_keeps_autovacuum_out_is_named(plugin, cluster, db):
 
 def test_a_lock_request_about_to_cancel_autovacuum_is_named(plugin, cluster, db):
     table_autovacuum_crawls_through(cluster, db, 'object_state')
-    worker = autovacuum_on(cluster, 'object_state', db)
+    worker = vacuum_scanning(cluster, db, 'object_state', autovacuum=True)
     waiter = cluster.connect(db, application_name='migration')
     waiter_pid = waiter.get_backend_pid()
 
@@ -127,7 +112,7 @@ def test_a_lock_request_about_to_cancel_autovacuum_is_named(plugin, cluster, db)
 
 def test_a_long_autovacuum_is_reported_with_its_progress(plugin, cluster, db):
     table_autovacuum_crawls_through(cluster, db, 'object_state')
-    worker = autovacuum_on(cluster, 'object_state', db)
+    worker = vacuum_scanning(cluster, db, 'object_state', autovacuum=True)
     time.sleep(3.1)
     result = plugin('--only', 'workers', '-v', '--vacuum-runtime-warning', '2',
                     *only(db))
@@ -150,7 +135,7 @@ def test_how_long_an_autovacuum_slept_on_18(plugin, cluster):
         pytest.skip('delay_time came with PostgreSQL 18')
     with running(track_cost_delay_timing='on') as server:
         table_autovacuum_crawls_through(server, 'postgres', 'object_state')
-        autovacuum_on(server, 'object_state', 'postgres')
+        vacuum_scanning(server, 'postgres', 'object_state', autovacuum=True)
         time.sleep(3.1)
         result = plugin('--only', 'workers', '-v', '--vacuum-runtime-warning',
                         '2', env={'PGHOST': server.host,
@@ -165,7 +150,7 @@ def test_saturated_workers_are_reported_with_how_long(plugin, tmpdir):
     # wait past their trigger.
     with running(autovacuum_max_workers='1') as server:
         table_autovacuum_crawls_through(server, 'postgres', 'big')
-        autovacuum_on(server, 'big', 'postgres')
+        vacuum_scanning(server, 'postgres', 'big', autovacuum=True)
         for name in ('waiting_a', 'waiting_b'):
             server.execute('CREATE TABLE %s (id int); INSERT INTO %s SELECT '
                            'generate_series(1, 1000); DELETE FROM %s'
