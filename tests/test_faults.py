@@ -300,5 +300,7 @@ def test_a_hot_standby_raises_no_false_alarm(plugin, own_cluster):
     assert on_standby.returncode == 0, on_standby
     assert on_standby.stdout.startswith('AUTOVACUUM OK - nothing holds back '
                                         'vacuum; no session idle in transaction; '
-                                        'database postgres is 0% of the way to '
+                                        'no lock keeps autovacuum out; 0 of 3 '
+                                        'autovacuum workers busy; database '
+                                        'postgres is 0% of the way to '
                                         'wraparound'), on_standby.stdout
