@@ -119,6 +119,7 @@ def main():
             ('analyze alone', [plugin, '--only', 'analyze']),
             ('horizon alone', [plugin, '--only', 'horizon']),
             ('wraparound alone', [plugin, '--only', 'wraparound']),
+            ('workers alone', [plugin, '--only', 'workers']),
         ]
         print('\n%d databases x %d tables, median of %d runs:\n'
               % (args.databases, args.tables, args.runs))
