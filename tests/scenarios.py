@@ -141,12 +141,16 @@ def table_autovacuum_crawls_through(cluster, dbname, table, rows=300000):
     """A table full of dead rows whose autovacuum crawls: easy to cancel.
 
     Per-table cost settings make the worker sleep most of the time, so it
-    is still busy when somebody wants a conflicting lock.
+    is still busy when somebody wants a conflicting lock.  No autoanalyze:
+    one that a worker picks between the INSERT and the DELETE (the
+    statistics arrive late before 15) would crawl for minutes instead.
     """
     quoted = quote_ident(table)
     cluster.execute('CREATE TABLE %s (id int, payload text) WITH '
                     '(autovacuum_vacuum_cost_delay = 100, '
-                    'autovacuum_vacuum_cost_limit = 1)' % quoted, dbname=dbname)
+                    'autovacuum_vacuum_cost_limit = 1, '
+                    'autovacuum_analyze_threshold = 2000000000)' % quoted,
+                    dbname=dbname)
     cluster.execute("INSERT INTO %s SELECT g, repeat('x', 20) "
                     "FROM generate_series(1, %d) g" % (quoted, rows), dbname=dbname)
     cluster.execute('DELETE FROM %s' % quoted, dbname=dbname)

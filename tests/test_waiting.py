@@ -124,6 +124,7 @@ def test_catalogs_are_judged_like_tables(plugin, cluster, db):
 def test_a_corrupt_memory_is_said_once_and_nothing_else_is_lost(
         plugin, cluster, db, tmpdir):
     table_with_dead_rows(cluster, db, 'object_state', live=10, dead=100)
+    time.sleep(2.1)  # waited a second past its trigger (test_tables)
     state = str(tmpdir.join('position.json'))
     args = ('--only', 'vacuum', '--vacuum-warning', '0', '--state-file',
             state) + only(db)
