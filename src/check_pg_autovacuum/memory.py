@@ -18,7 +18,7 @@ a server rebuilt at the same address starts afresh.
 
 The file is a StateFile (statefile.py): replaced atomically, 0600, locked
 while a run merges its scopes into it; a corrupt one is moved aside, said
-once, and the memory starts afresh.
+once, and the memory starts afresh.  It is not fsync'd (see there).
 """
 from __future__ import unicode_literals
 
@@ -43,7 +43,9 @@ def memory_file(state_file_option, host, port):
     else:
         path = default_path('memory-%s-%s' % (host, port),
                             'memory %s %s' % (host, port))
-    return StateFile(path, _check_shape, MAX_SIZE)
+    # Not fsync'd: a memory lost in a crash of the machine costs one run of
+    # estimates, an fsync tens of milliseconds every run on a slow disk.
+    return StateFile(path, _check_shape, MAX_SIZE, durable=False)
 
 
 class Scope(object):

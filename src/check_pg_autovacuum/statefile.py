@@ -6,7 +6,10 @@ earlier runs saw in another (memory.py); both are made this way.
 The file is replaced, never rewritten: a temporary file in the same
 directory is written, flushed and fsync'd, renamed over the old one, and
 the directory is fsync'd.  Killed at any instant, the state is either the
-old one or the new one, never half of each.  Runs that overlap (a Nagios
+old one or the new one, never half of each.  A state that is only a help
+(the memory: lost, the next run estimates again) can skip the two fsyncs,
+which cost tens of milliseconds on a slow disk, every run; a crash of the
+machine may then lose it, or leave it empty: corrupt, said once.  Runs that overlap (a Nagios
 retry and a manual run) take turns through a lock on a companion file --
 the state file itself is replaced, so it cannot carry the lock.
 """
@@ -55,10 +58,11 @@ class StateFile(object):
     one over MAX_SIZE bytes.
     """
 
-    def __init__(self, path, check_shape, max_size):
+    def __init__(self, path, check_shape, max_size, durable=True):
         self.path = path
         self.check_shape = check_shape
         self.max_size = max_size
+        self.durable = durable  # fsync, so that it survives a power loss
         self.directory = os.path.dirname(os.path.abspath(path))
         self._lock = None
 
@@ -140,17 +144,19 @@ class StateFile(object):
                 with os.fdopen(descriptor, 'wb') as out:
                     out.write(content.encode('utf-8'))
                     out.flush()
-                    os.fsync(out.fileno())
+                    if self.durable:
+                        os.fsync(out.fileno())
                 os.rename(temporary, self.path)
             except BaseException:
                 if os.path.exists(temporary):
                     os.unlink(temporary)
                 raise
-            directory = os.open(self.directory, os.O_RDONLY)
-            try:
-                os.fsync(directory)
-            finally:
-                os.close(directory)
+            if self.durable:
+                directory = os.open(self.directory, os.O_RDONLY)
+                try:
+                    os.fsync(directory)
+                finally:
+                    os.close(directory)
         except (IOError, OSError) as error:
             raise CheckError('cannot write state file %s: %s'
                              % (self.path, error.strerror))
