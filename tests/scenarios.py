@@ -1,8 +1,10 @@
 """Ways to put the test cluster into the state a test wants, for real."""
 import contextlib
+import threading
 import time
 
 import psycopg2
+import psycopg2.extensions
 
 
 @contextlib.contextmanager
@@ -192,3 +194,29 @@ def vacuum_scanning(cluster, dbname, table, autovacuum=False, timeout=30):
         time.sleep(0.1)
     raise AssertionError('no %svacuum of %s began'
                          % ('auto' if autovacuum else '', table))
+
+
+@contextlib.contextmanager
+def in_background(cluster, dbname, statements, application_name='vacuumdb'):
+    """A session of its own runs STATEMENTS, the last one in a thread: a
+    VACUUM that crawls, a lock request that waits.  Yields its pid; after
+    the block the last statement is cancelled, if still running, and the
+    session closed."""
+    conn = cluster.connect(dbname, application_name=application_name)
+    with conn.cursor() as cursor:
+        for statement in statements[:-1]:
+            cursor.execute(statement)
+
+    def run_until_cancelled():
+        try:
+            conn.cursor().execute(statements[-1])
+        except psycopg2.extensions.QueryCanceledError:
+            pass
+    thread = threading.Thread(target=run_until_cancelled)
+    thread.start()
+    try:
+        yield conn.get_backend_pid()
+    finally:
+        cluster.execute('SELECT pg_cancel_backend(%s)', (conn.get_backend_pid(),))
+        thread.join()
+        conn.close()

@@ -7,15 +7,13 @@ import json
 import os
 import re
 import shutil
-import threading
 import time
 
-import psycopg2.extensions
 import pytest
 
 from scenarios import (
-    database, idle_in_transaction, table_with_dead_rows, vacuum_scanning,
-    wait_for_statistics)
+    database, idle_in_transaction, in_background, table_with_dead_rows,
+    vacuum_scanning, wait_for_statistics)
 
 _numbers = itertools.count(1)
 
@@ -69,18 +67,9 @@ def test_a_manual_vacuum_is_no_horizon_holder(plugin, cluster, db):
     cluster.execute("CREATE TABLE nightly AS SELECT g AS id, repeat('x', 20) "
                     "AS payload FROM generate_series(1, 200000) g", dbname=db)
     table_with_dead_rows(cluster, db, 'other', live=100, dead=0)
-    conn = cluster.connect(db, application_name='vacuumdb')
-    with conn.cursor() as cursor:
-        cursor.execute('SET vacuum_cost_delay = 100')
-        cursor.execute('SET vacuum_cost_limit = 1')
-    def vacuum_until_cancelled():
-        try:
-            conn.cursor().execute('VACUUM (FREEZE) nightly')
-        except psycopg2.extensions.QueryCanceledError:
-            pass
-    vacuum = threading.Thread(target=vacuum_until_cancelled)
-    vacuum.start()
-    try:
+    with in_background(cluster, db, [
+            'SET vacuum_cost_delay = 100', 'SET vacuum_cost_limit = 1',
+            'VACUUM (FREEZE) nightly']):
         pid = vacuum_scanning(cluster, db, 'nightly')
         cluster.execute('DELETE FROM other', dbname=db)
         cluster.execute('VACUUM other', dbname=db)
@@ -89,10 +78,6 @@ def test_a_manual_vacuum_is_no_horizon_holder(plugin, cluster, db):
         result = plugin('--only', 'horizon', '--horizon-warning', '0', *only(db))
         still = cluster.execute('SELECT count(*) FROM pg_stat_progress_vacuum '
                                 'WHERE pid = %s', (pid,))[0][0]
-    finally:
-        cluster.execute('SELECT pg_cancel_backend(%s)', (pid,))
-        vacuum.join()
-        conn.close()
     assert still == 1, 'the VACUUM was over before the check ran'
     assert result.returncode == 0, result
     assert result.stdout.startswith('AUTOVACUUM OK - nothing holds back vacuum |')

@@ -4,16 +4,14 @@ from __future__ import unicode_literals
 
 import itertools
 import re
-import threading
 import time
 
-import psycopg2.extensions
 import pytest
 
 from pgcluster import running
 from scenarios import (
-    quote_ident, server_settings, table_autovacuum_crawls_through,
-    vacuum_scanning, wait_for_statistics)
+    in_background, quote_ident, server_settings,
+    table_autovacuum_crawls_through, vacuum_scanning, wait_for_statistics)
 
 _numbers = itertools.count(1)
 
@@ -81,27 +79,13 @@ def test_a_lock_that_keeps_autovacuum_out_is_named(plugin, cluster, db):
 def test_a_lock_request_about_to_cancel_autovacuum_is_named(plugin, cluster, db):
     table_autovacuum_crawls_through(cluster, db, 'object_state')
     worker = vacuum_scanning(cluster, db, 'object_state', autovacuum=True)
-    waiter = cluster.connect(db, application_name='migration')
-    waiter_pid = waiter.get_backend_pid()
-
-    def lock():
-        try:
-            with waiter.cursor() as cursor:
-                cursor.execute('BEGIN')
-                cursor.execute('LOCK TABLE object_state IN ACCESS EXCLUSIVE MODE')
-        except psycopg2.extensions.QueryCanceledError:
-            pass
     # A long deadlock_timeout: the request waits before it cancels.
     with server_settings(cluster, deadlock_timeout=20000):  # ms
-        request = threading.Thread(target=lock)
-        request.start()
-        try:
+        with in_background(cluster, db, [
+                'BEGIN', 'LOCK TABLE object_state IN ACCESS EXCLUSIVE MODE'],
+                application_name='migration') as waiter_pid:
             waiting_for_a_lock(cluster, waiter_pid)
             result = plugin('--only', 'workers', '-v', *only(db))
-        finally:
-            cluster.execute('SELECT pg_cancel_backend(%s)', (waiter_pid,))
-            request.join()
-            waiter.close()
     assert re.search(
         r'^pid %d \(app migration, active \d+s\) waits for ACCESS EXCLUSIVE on '
         r'%s.public.object_state while autovacuum pid %d works there: it is '
@@ -181,30 +165,15 @@ def test_index_passes_say_maintenance_work_mem_is_short(plugin, cluster, db):
     cluster.execute('CREATE TABLE indexed (id int PRIMARY KEY) WITH '
                     '(autovacuum_enabled = false); INSERT INTO indexed SELECT '
                     'generate_series(1, 600000); DELETE FROM indexed', dbname=db)
-    conn = cluster.connect(db, application_name='vacuumdb')
-    with conn.cursor() as cursor:
-        cursor.execute("SET maintenance_work_mem = '1MB'")
-        cursor.execute('SET vacuum_cost_delay = 5')
-        cursor.execute('SET vacuum_cost_limit = 200')
-
-    def vacuum():
-        try:
-            conn.cursor().execute('VACUUM indexed')
-        except psycopg2.extensions.QueryCanceledError:
-            pass
-    thread = threading.Thread(target=vacuum)
-    thread.start()
-    try:
+    with in_background(cluster, db, [
+            "SET maintenance_work_mem = '1MB'", 'SET vacuum_cost_delay = 5',
+            'SET vacuum_cost_limit = 200', 'VACUUM indexed']):
         deadline = time.time() + 120
         while not cluster.execute('SELECT 1 FROM pg_stat_progress_vacuum WHERE '
                                   'index_vacuum_count >= 2'):
             assert time.time() < deadline, 'never a second index pass'
             time.sleep(0.1)
         result = plugin('--only', 'workers', '-v', *only(db))
-    finally:
-        cluster.execute('SELECT pg_cancel_backend(%s)', (conn.get_backend_pid(),))
-        thread.join()
-        conn.close()
     assert re.search(r'; \d+ index passes: maintenance_work_mem \(or '
                      r'autovacuum_work_mem\) holds too few dead rows for this '
                      r'table; raise it', result.stdout), result.stdout
