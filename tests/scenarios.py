@@ -1,10 +1,13 @@
 """Ways to put the test cluster into the state a test wants, for real."""
 import contextlib
+import os
+import subprocess
 import threading
 import time
 
 import psycopg2
 import psycopg2.extensions
+import pytest
 
 
 @contextlib.contextmanager
@@ -220,3 +223,25 @@ def in_background(cluster, dbname, statements, application_name='vacuumdb'):
         cluster.execute('SELECT pg_cancel_backend(%s)', (conn.get_backend_pid(),))
         thread.join()
         conn.close()
+
+
+@contextlib.contextmanager
+def read_only(directory):
+    """DIRECTORY read-only for the block: by its mode, or, since root writes
+    regardless of modes, by a read-only bind mount of it onto itself."""
+    if os.geteuid() != 0:
+        os.chmod(directory, 0o555)
+        try:
+            yield
+        finally:
+            os.chmod(directory, 0o700)
+        return
+    try:
+        subprocess.check_call(['mount', '--bind', directory, directory])
+    except (OSError, subprocess.CalledProcessError) as error:
+        pytest.skip('root, and cannot bind-mount %s: %s' % (directory, error))
+    try:
+        subprocess.check_call(['mount', '-o', 'remount,bind,ro', directory])
+        yield
+    finally:
+        subprocess.check_call(['umount', directory])

@@ -115,7 +115,7 @@ def test_the_state_file_gives_back_what_it_was_given(path, device, inode, offset
                                                      mtime, fingerprint):
     import tempfile
     directory = tempfile.mkdtemp()
-    state_file = position_file(directory + '/state.json')
+    state_file = position_file(directory + '/state.json', None, None)
     position = {'path': path, 'device': device, 'inode': inode, 'offset': offset,
                 'mtime': mtime, 'fingerprint': fingerprint}
     state_file.save({'position': position})

@@ -3,6 +3,7 @@
 from __future__ import unicode_literals
 
 import contextlib
+import getpass
 import json
 import os
 import random
@@ -15,6 +16,7 @@ import time
 import pytest
 
 import logs
+from scenarios import read_only
 from scenarios import server_settings
 
 
@@ -189,14 +191,14 @@ def test_corrupt_state_file_is_reported_once_and_moved_aside(count, log, content
         assert json.load(state)['position']['offset'] == os.path.getsize(str(log))
 
 
-def test_missing_log_is_unknown_but_a_glob_without_match_is_ok(count, tmpdir):
+def test_missing_log_and_a_glob_without_match_are_unknown(count, tmpdir):
     missing = str(tmpdir.join('nope.log'))
     assert count(missing) == (3, 'AUTOVACUUM UNKNOWN - server log: cannot read '
                               'log file %s: No such file or directory' % missing)
     pattern = str(tmpdir.join('nope-*.log'))
-    assert count(pattern) == (0, 'AUTOVACUUM OK - no log file matches %s yet | '
-                              'autovacuum_cancels=0;1;10;0 '
-                              'autovacuum_lock_skips=0;;;0' % pattern)
+    assert count(pattern) == (3, 'AUTOVACUUM UNKNOWN - server log: no log file '
+                              'matches %s: check the path, and that user %s may '
+                              'list its directory' % (pattern, getpass.getuser()))
 
 
 def test_a_directory_is_not_a_log(count, tmpdir):
@@ -301,28 +303,6 @@ def test_state_file_is_private(count, log):
     assert os.stat(count.state).st_mode & 0o777 == 0o600
 
 
-@contextlib.contextmanager
-def read_only(directory):
-    """DIRECTORY read-only for the block: by its mode, or, since root writes
-    regardless of modes, by a read-only bind mount of it onto itself."""
-    if os.geteuid() != 0:
-        os.chmod(directory, 0o555)
-        try:
-            yield
-        finally:
-            os.chmod(directory, 0o700)
-        return
-    try:
-        subprocess.check_call(['mount', '--bind', directory, directory])
-    except (OSError, subprocess.CalledProcessError) as error:
-        pytest.skip('root, and cannot bind-mount %s: %s' % (directory, error))
-    try:
-        subprocess.check_call(['mount', '-o', 'remount,bind,ro', directory])
-        yield
-    finally:
-        subprocess.check_call(['umount', directory])
-
-
 def test_a_read_only_state_directory_is_unknown_and_loses_nothing(count, log):
     count(log)
     logs.append(log, logs.cancel())
@@ -331,7 +311,9 @@ def test_a_read_only_state_directory_is_unknown_and_loses_nothing(count, log):
     assert status == 3
     assert re.match(r'AUTOVACUUM UNKNOWN - server log: cannot (open lock file|'
                     r'write state file) %s(\.lock)?: (Read-only file system|'
-                    r'Permission denied)$' % re.escape(count.state), line), line
+                    r'Permission denied) \(what to do: give --state-dir a '
+                    r'directory that user %s may write\)$'
+                    % (re.escape(count.state), getpass.getuser()), line), line
     # Not saved, so not counted: the next run counts it, once.
     assert cancels_in(count(log)[1]) == 1
     assert cancels_in(count(log)[1]) == 0

@@ -2,6 +2,7 @@
 """How long tables wait past their trigger, and the memory between runs, for real."""
 from __future__ import unicode_literals
 
+import getpass
 import itertools
 import json
 import os
@@ -13,7 +14,7 @@ import pytest
 
 from scenarios import (
     database, idle_in_transaction, in_background, table_with_dead_rows,
-    vacuum_scanning, wait_for_statistics)
+    read_only, vacuum_scanning, wait_for_statistics)
 
 _numbers = itertools.count(1)
 
@@ -143,6 +144,37 @@ def test_an_unwritable_memory_is_unknown_and_the_next_run_recovers(
     assert mended.returncode == 0, mended
     with open(state + '.memory') as memory:
         assert json.load(memory)['scopes']['database %s' % db]['facts']
+
+
+def test_an_unwritable_state_dir_is_one_unknown_with_what_to_do(
+        plugin, cluster, db, tmpdir):
+    table_with_dead_rows(cluster, db, 'object_state', live=10, dead=100)
+    log = tmpdir.join('postgresql.log')
+    log.write('')
+    state_dir = tmpdir.mkdir('state-dir')
+    time.sleep(2.1)  # past its trigger for a second, by the estimate
+    args = ('--only', 'vacuum,cancels', '--vacuum-warning', '0',
+            '--logfile', str(log), '--state-dir', str(state_dir)) + only(db)
+    with read_only(str(state_dir)):
+        result = plugin(*args)
+    assert result.returncode == 1, result
+    first_line = result.stdout.splitlines()[0]
+    # The finding first, then both files that could not be kept, the
+    # advice said once, at the end.
+    assert re.match(r'AUTOVACUUM WARNING - 1 table needs vacuum.*; server '
+                    r'log: cannot .*%s.*: [^;(]+; memory: cannot .*%s.*: '
+                    r'[^;(]+ \(what to do: give --state-dir a directory that '
+                    r'user %s may write\) \|' % (
+                        re.escape(str(state_dir)), re.escape(str(state_dir)),
+                        getpass.getuser()), first_line), first_line
+    assert first_line.count('what to do') == 1, first_line
+    # Once writable, the files are where --state-dir says.
+    plugin(*args)
+    kept = sorted(name for name in os.listdir(str(state_dir))
+                  if name.endswith('.json'))
+    assert len(kept) == 2, kept
+    assert kept[0].startswith('memory-'), kept
+    assert re.match(r'.*-postgresql\.log-[0-9a-f]{10}\.json$', kept[1]), kept
 
 
 def test_a_memory_of_another_cluster_or_table_is_not_believed(

@@ -22,7 +22,7 @@ Findings (all run unless --only/--skip say otherwise):
 A table below the trigger is never reported, however old its last vacuum.
 A table's wait runs from when it crossed the trigger, which the check
 remembers between runs (a file beside --state-file, else one per server
-under ~/.local/state/check_pg_autovacuum/); with no earlier run it is
+in --state-dir); with no earlier run it is
 estimated from how fast the rows accrued since the last vacuum (-v says
 so).  The time a vacuum has been running on the table does not count.
 
@@ -198,8 +198,7 @@ def _parser():
     log.add_argument('--state-file', metavar='PATH', help='where to keep the '
                      'position in the log between runs, and beside it, in '
                      'PATH.memory, what the runs saw of the tables (default: '
-                     'a file per log and one per server under '
-                     '$XDG_STATE_HOME or ~/.local/state/check_pg_autovacuum/)')
+                     'a file per log and one per server in --state-dir)')
     log.add_argument('--cancel-warning', default='1', metavar='RANGE',
                      help='WARNING when more cancellations than this since the '
                      'previous run (Nagios range; default: %(default)s)')
@@ -257,6 +256,13 @@ def _parser():
                          % ', '.join(FINDINGS))
     general.add_argument('--skip', metavar='LIST',
                          help='run all findings but these')
+    general.add_argument('--state-dir', metavar='DIR', help='where the '
+                         'check keeps what it remembers between runs: its '
+                         'position in each log, and per server what the runs '
+                         'saw (default: $XDG_STATE_HOME/check_pg_autovacuum, '
+                         'else ~/.local/state/check_pg_autovacuum; the '
+                         'shipped Icinga 2 configuration gives '
+                         'DataDir/check_pg_autovacuum)')
     general.add_argument('-t', '--timeout', default='30',
                          metavar='SECONDS', help='give up and say UNKNOWN '
                          'after this long (default: %(default)s)')
@@ -351,7 +357,8 @@ def build_check(args, session, databases, deadline):
     if 'idle' in findings:
         check.add(IdleTransactions(session),
                   IdleTransactionsContext(args.idle_warning, args.idle_critical))
-    memory = Memory(memory_file(args.state_file, *server_address(session)),
+    memory = Memory(memory_file(args.state_file, args.state_dir,
+                                *server_address(session)),
                     session, deadline)
     statistics = TableStatistics(databases, memory, args.exclude_tables)
     if 'horizon' in findings:
@@ -410,7 +417,7 @@ def server_log(args, session, deadline):
                                      (session.database,))
     else:
         files, name = LocalLogFiles(args.logfile), args.logfile
-    state_file = position_file(args.state_file, name)
+    state_file = position_file(args.state_file, args.state_dir, name)
     return LogTail(files, state_file, deadline, args.log_from_start,
                    prefix.log_line_prefix)
 

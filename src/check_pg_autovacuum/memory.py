@@ -28,7 +28,8 @@ import nagiosplugin
 
 from . import queries
 from .errors import CheckError
-from .statefile import STRINGS, StateFile, StateFileCorrupt, default_path
+from .statefile import (STRINGS, StateFile, StateFileCorrupt, default_path,
+                        state_directory)
 
 MAX_SIZE = 8 << 20
 MAX_FACTS = 50000  # some 60 bytes each: 3 MB at the most
@@ -36,12 +37,13 @@ FORGET_SCOPES_AFTER = 30 * 86400  # unseen that long: nobody checks it any more
 FINITE = (-1e12, 1e12)  # epoch seconds; NaN and infinities are out too
 
 
-def memory_file(state_file_option, host, port):
+def memory_file(state_file_option, state_dir_option, host, port):
     """Beside --state-file when given; else one file per server address."""
     if state_file_option:
         path = state_file_option + '.memory'
     else:
-        path = default_path('memory-%s-%s' % (host, port),
+        path = default_path(state_directory(state_dir_option),
+                            'memory-%s-%s' % (host, port),
                             'memory %s %s' % (host, port))
     # Not fsync'd: a memory lost in a crash of the machine costs one run of
     # estimates, an fsync tens of milliseconds every run on a slow disk.
@@ -208,8 +210,8 @@ class MemoryContext(nagiosplugin.Context):
     """A memory we could not read or write: UNKNOWN, named; the findings
     still judge, from estimates where the memory would have known."""
 
-    hint = ('what to do: make the state directory writable for the user '
-            'that runs the check, or give --state-file')
+    hint = ('what to do: give --state-dir a directory that the user who '
+            'runs the check may write')
 
     def __init__(self):
         super(MemoryContext, self).__init__('memory')

@@ -20,6 +20,7 @@ import fcntl
 import hashlib
 import json
 import os
+import pwd
 import re
 import stat
 import tempfile
@@ -39,15 +40,37 @@ class StateFileCorrupt(Exception):
             'state file %s was corrupt; moved it to %s' % (path, moved_to))
 
 
-def default_path(name, identity):
-    """A file under the user's state directory, named after NAME and told
-    apart from others of that name by a digest of IDENTITY."""
+def state_directory(option=None):
+    """--state-dir when given, else the user's state directory (XDG)."""
+    if option:
+        return option
     base = os.environ.get('XDG_STATE_HOME') or os.path.join(
         os.path.expanduser('~'), '.local', 'state')
+    return os.path.join(base, 'check_pg_autovacuum')
+
+
+def default_path(directory, name, identity):
+    """A file in DIRECTORY, named after NAME and told apart from others of
+    that name by a digest of IDENTITY."""
     readable = re.sub(r'[^A-Za-z0-9_.-]+', '-', name).strip('-')[-80:]
     digest = hashlib.sha1(identity.encode('utf-8')).hexdigest()
-    return os.path.join(base, 'check_pg_autovacuum',
-                        '%s-%s.json' % (readable, digest[:10]))
+    return os.path.join(directory, '%s-%s.json' % (readable, digest[:10]))
+
+
+def _reason(error):
+    """The system's reason, and for a place we may not write what to do."""
+    if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return ('%s (what to do: give --state-dir a directory that user %s '
+                'may write)' % (error.strerror, running_user()))
+    return error.strerror
+
+
+def running_user():
+    """Who runs the check, as an admin would name them."""
+    try:
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:  # a uid without a name, as in some containers
+        return 'uid %d' % os.geteuid()
 
 
 class StateFile(object):
@@ -73,7 +96,7 @@ class StateFile(object):
             lock_file = open(self.path + '.lock', 'a')
         except (IOError, OSError) as error:
             raise CheckError('cannot open lock file %s.lock: %s'
-                             % (self.path, error.strerror))
+                             % (self.path, _reason(error)))
         while True:
             try:
                 fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -159,7 +182,7 @@ class StateFile(object):
                     os.close(directory)
         except (IOError, OSError) as error:
             raise CheckError('cannot write state file %s: %s'
-                             % (self.path, error.strerror))
+                             % (self.path, _reason(error)))
 
     def _make_directory(self):
         if not os.path.isdir(self.directory):
@@ -168,7 +191,7 @@ class StateFile(object):
             except (IOError, OSError) as error:
                 if not os.path.isdir(self.directory):
                     raise CheckError('cannot create state directory %s: %s'
-                                     % (self.directory, error.strerror))
+                                     % (self.directory, _reason(error)))
 
 
 

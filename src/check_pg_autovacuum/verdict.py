@@ -7,6 +7,8 @@ is still named on the first line next to it.
 """
 from __future__ import unicode_literals
 
+import re
+
 import nagiosplugin
 
 # "|" starts the perfdata in plugin output; nagiosplugin would drop it from
@@ -77,6 +79,22 @@ def _priority(result):
     return PRIORITY.index(name) if name in PRIORITY else len(PRIORITY)
 
 
+ADVICE = re.compile(r' \(what to do: [^()]*\)$')
+
+
+def _advice_once(texts):
+    """TEXTS with a repeated "(what to do: ...)" kept on the last only: the
+    log's position and the memory, in one unwritable directory, fail alike."""
+    said = []
+    for index in reversed(range(len(texts))):
+        advice = ADVICE.search(texts[index])
+        if advice and advice.group() in said:
+            texts[index] = texts[index][:advice.start()]
+        elif advice:
+            said.append(advice.group())
+    return texts
+
+
 class AutovacuumSummary(nagiosplugin.Summary):
     """The first line names the worst findings, causes first.
 
@@ -98,7 +116,8 @@ class AutovacuumSummary(nagiosplugin.Summary):
         # Not str(result): on Python 2 that raises UnicodeEncodeError for
         # non-ASCII text.
         worded = ['{0}'.format(result) for result in shown]
-        return plugin_text('; '.join(text for text in worded if text))
+        return plugin_text('; '.join(_advice_once(
+            [text for text in worded if text])))
 
     def verbose(self, results):
         ordered = sorted(results, key=_priority)

@@ -15,6 +15,7 @@ import stat
 
 from .. import queries
 from ..errors import CheckError
+from ..statefile import running_user
 
 COMPRESSED = ('.gz', '.bz2', '.xz', '.zst', '.lz4', '.zip')
 # device and inode are 0 for files read over SQL: they are known by path.
@@ -60,6 +61,13 @@ class LocalLogFiles(object):
                                  % path)
             files.append(LogFile(path, info.st_dev, info.st_ino, info.st_size,
                                  info.st_mtime))
+        if not files:
+            # The server creates its log as it starts: a glob without a
+            # match is a wrong path or a directory we may not list, never
+            # a log still to come.
+            raise CheckError('no log file matches %s: check the path, and '
+                             'that user %s may list its directory'
+                             % (self.pattern, running_user()))
         return sorted(files, key=lambda f: (f.mtime, f.path))
 
     def open(self, log_file):

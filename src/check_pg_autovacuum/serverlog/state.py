@@ -4,7 +4,8 @@ from __future__ import unicode_literals
 import numbers
 import os
 
-from ..statefile import STRINGS, StateFile, default_path, require_types
+from ..statefile import (STRINGS, StateFile, default_path, require_types,
+                         state_directory)
 
 MAX_SIZE = 1 << 16  # ours are some 300 bytes
 POSITION_TYPES = (('path', STRINGS), ('device', numbers.Integral),
@@ -12,9 +13,10 @@ POSITION_TYPES = (('path', STRINGS), ('device', numbers.Integral),
                   ('mtime', numbers.Real), ('fingerprint', STRINGS))
 
 
-def position_file(path=None, log_pattern=None):
+def position_file(path, state_dir, log_pattern):
     """The state file at PATH, else a file per log in the state directory."""
-    return StateFile(path or default_path(log_pattern,
+    return StateFile(path or default_path(state_directory(state_dir),
+                                          log_pattern,
                                           os.path.abspath(log_pattern)),
                      _check_shape, MAX_SIZE)
 

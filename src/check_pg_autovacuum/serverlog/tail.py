@@ -53,8 +53,6 @@ class LogTail(object):
             saved = self.state_file.load()
         except StateFileCorrupt as problem:
             saved, corrupt = None, problem
-        if not files:
-            return Reading([], [], 0, 'no log file matches %s yet' % self.files)
         if saved is None:
             reading = self._first_run(files[-1], fresh=corrupt is not None)
         else:
