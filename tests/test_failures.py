@@ -165,6 +165,14 @@ def test_dsn_as_uri_and_options_override_it(plugin, cluster):
     assert result.returncode == 0, result
 
 
+def test_an_empty_connection_option_counts_as_not_given(plugin):
+    # Nagios passes -H '' for a host whose $_HOSTPGHOST$ is empty: the
+    # environment's PGHOST and PGPORT (the test cluster's) still apply.
+    result = plugin('-H', '', '-p', '', '-U', '', '-d', '', '--only', 'idle')
+    assert result.returncode == 0, result
+    assert result.stdout.startswith('AUTOVACUUM OK - no session idle'), result
+
+
 def test_hung_server_gives_unknown_within_the_timeout(plugin, cluster):
     postmaster = cluster.postmaster_pid()
     os.kill(postmaster, signal.SIGSTOP)

@@ -124,7 +124,7 @@ def test_a_database_dropped_with_force_under_our_query_is_gone(plugin, cluster):
     finally:
         cluster.execute('DROP DATABASE IF EXISTS %s' % quote_ident(name))
     assert check.returncode == 0, stdout
-    assert stdout.startswith('AUTOVACUUM OK - no table needs vacuum |'), stdout
+    assert stdout.startswith('AUTOVACUUM OK - no table needs vacuum|'), stdout
     assert 'database dropped-forced was dropped while we checked it' in stdout
 
 
@@ -188,8 +188,8 @@ def test_a_hung_backend_in_one_database_is_unknown_and_the_others_are_read(
     assert stdout.startswith(
         'AUTOVACUUM WARNING - 1 table needs vacuum and never got it, worst '
         'hung-b.public.object_state'), stdout
-    assert ('; cannot read database hung-a: no answer from the server within '
-            'the timeout (4s) |') in stdout.splitlines()[0], stdout
+    assert (' / cannot read database hung-a: no answer from the server within '
+            'the timeout (4s)|') in stdout.splitlines()[0], stdout
     assert elapsed < 4.5, elapsed
 
 
@@ -211,7 +211,7 @@ def test_max_connections_exhausted_is_a_clear_unknown(plugin):
     assert one_free.returncode == 3, one_free
     assert one_free.stdout.startswith(
         'AUTOVACUUM UNKNOWN - cannot read database other: cannot connect to '
-        '%s port %d: sorry, too many clients already |' % (server.host, server.port)
+        '%s port %d: sorry, too many clients already|' % (server.host, server.port)
     ), one_free.stdout
     assert none_free.returncode == 3, none_free
     assert none_free.stdout == (
@@ -299,8 +299,8 @@ def test_a_hot_standby_raises_no_false_alarm(plugin, own_cluster):
     assert on_primary.returncode == 1, on_primary
     assert on_standby.returncode == 0, on_standby
     assert on_standby.stdout.startswith('AUTOVACUUM OK - nothing holds back '
-                                        'vacuum; no session idle in transaction; '
-                                        'no lock keeps autovacuum out; 0 of 3 '
-                                        'autovacuum workers busy; database '
+                                        'vacuum / no session idle in transaction / '
+                                        'no lock keeps autovacuum out / 0 of 3 '
+                                        'autovacuum workers busy / database '
                                         'postgres is 0% of the way to '
                                         'wraparound'), on_standby.stdout

@@ -29,7 +29,7 @@ def test_hostile_names_keep_output_and_perfdata_valid(plugin, cluster):
     lines = result.stdout.splitlines()
     # Exactly one "|": the one that starts the perfdata, on the first line.
     assert [line for line in lines if '|' in line] == [lines[0]]
-    status, perfdata = lines[0].split(' | ')
+    status, perfdata = lines[0].split('|')
     assert 'db¦x=1 \'quo"te\' 🥐' in status
     assert any('tab¦le new"line\'; DROP TABLE x; --' in line for line in lines[1:])
     assert all(re.match(r"^'?[a-z_]+'?=[\d.]+s?%?(;[^;\s]*){0,4}$", item)
@@ -65,9 +65,9 @@ def test_the_first_line_keeps_every_problem_and_an_ok_line_fits_nrpe_v2(
                              '--horizon-warning', '0', '--vacuum-warning', '0',
                              '--analyze-warning', '0')
         quiet = plugin('-v', '--databases', '^d+$')
-    status, perfdata = problem.stdout.splitlines()[0].split(' | ')
+    status, perfdata = problem.stdout.splitlines()[0].split('|')
     assert status.startswith('AUTOVACUUM WARNING - pid '), status
-    assert not status.endswith('; ...'), status
+    assert not status.endswith(' / ...'), status
     for finding in ('holds back vacuum', 'idle in transaction, longest',
                     'table needs vacuum', 'table needs analyze'):
         assert finding in status, (finding, status)
@@ -75,7 +75,7 @@ def test_the_first_line_keeps_every_problem_and_an_ok_line_fits_nrpe_v2(
     first_line = quiet.stdout.splitlines()[0]
     assert quiet.returncode == 0, quiet
     assert len(first_line.encode('utf-8')) <= 1000, first_line
-    assert first_line.split(' | ')[1].endswith('wraparound_max=0%;50;75;0;100')
+    assert first_line.split('|')[1].endswith('wraparound_max=0%;50;75;0;100')
     assert len(problem.stdout.splitlines()) > 3  # the long output follows
 
 
@@ -131,4 +131,4 @@ def test_names_and_queries_that_are_not_utf8_do_no_harm(plugin, cluster):
     assert "last query: SELECT 'caf\ufffd \ufffd'" in result.stdout
     assert ('cannot read database caf\ufffd: its name is not UTF-8, and libpq '
             'takes a database name as UTF-8; leave it out with '
-            '--exclude-databases |') in status, status
+            '--exclude-databases|') in status, status

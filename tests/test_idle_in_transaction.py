@@ -10,7 +10,7 @@ from scenarios import database, idle_in_transaction, role
 # of a live idle time is not knowable in advance, so these patterns pin
 # everything else.
 IDLE_LINE = ('AUTOVACUUM {state} - {count} idle in transaction, longest '
-             '(?P<longest>\\d+)s \\(pid {pid}, db {db}\\) \\| '
+             '(?P<longest>\\d+)s \\(pid {pid}, db {db}\\)\\|'
              'idle_in_transaction={n};;;0 '
              'idle_in_transaction_max=(?P<perf>\\d+)s;{warning};{critical};0\n$')
 
@@ -34,7 +34,7 @@ def test_no_session_idle_in_transaction_is_ok(plugin):
     result = idle_check(plugin)
     assert result.returncode == 0, result
     assert result.stdout == (
-        'AUTOVACUUM OK - no session idle in transaction | '
+        'AUTOVACUUM OK - no session idle in transaction|'
         'idle_in_transaction=0;;;0 idle_in_transaction_max=0s;900;3600;0\n')
 
 
@@ -87,7 +87,7 @@ def test_verbose_names_every_session(plugin, cluster):
             result = idle_check(plugin, '-v', '--idle-warning', '0')
     assert result.returncode == 1, result
     lines = result.stdout.splitlines()
-    status, perfdata = lines[0].split(' | ')
+    status, perfdata = lines[0].split('|')
     assert status == ('AUTOVACUUM WARNING - 2 sessions idle in transaction, '
                       'longest %s (pid %d, db postgres)'
                       % (re.search(r'longest (\S+) ', status).group(1), first))

@@ -2,10 +2,12 @@
 
 Skipped where a daemon is not installed (.ci/run installs Debian's icinga2
 and nagios4-core).  Each runs in the foreground with a private configuration
-that includes our contrib/ file as shipped and schedules the check against
-the test cluster every few seconds; the test reads what the daemon recorded
-(Icinga's perfdata file, Nagios' status.dat).
+that includes our contrib/ file as shipped, with database hosts as an admin
+adds them: one that takes every default, one that overrides where its server
+is by host variables.  The test reads what the daemon recorded (Icinga's
+state file, Nagios' status.dat).
 """
+import json
 import os
 import re
 import signal
@@ -21,7 +23,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 CONTRIB = os.path.join(HERE, '..', 'contrib')
 ICINGA2 = '/usr/sbin/icinga2'
 NAGIOS4 = '/usr/sbin/nagios4'
-CHECK_DUMMY = '/usr/lib/nagios/plugins/check_dummy'
 
 pytestmark = pytest.mark.integration
 needs_icinga2 = pytest.mark.skipif(
@@ -42,180 +43,209 @@ def plugin_dir():
     raise AssertionError('no check_pg_autovacuum script beside %s' % sys.argv[0])
 
 
-# A database host with an agent, so that the shipped apply rule has a match.
-AGENT_HOST = '''
-object Endpoint "db2" { }
-object Zone "db2" {
-  endpoints = [ "db2" ]
-  parent = ZoneName
+# Database hosts as an admin writes them: one that takes every shipped
+# default, one that overrides socket, port, role and log by host variables.
+SINGLE_NODE_HOSTS = """
+object Host "db1" {
+  check_command = "dummy"
+  check_interval = 1h
+  vars.postgresql = true
+  vars.pg_autovacuum_check_interval = 2s
 }
+object Host "db2" {
+  check_command = "dummy"
+  check_interval = 1h
+  vars.postgresql = true
+  vars.pg_autovacuum_host = "%(host)s"
+  vars.pg_autovacuum_port = %(port)d
+  vars.pg_autovacuum_user = "monitor"
+  vars.pg_autovacuum_logfile = "%(log_glob)s"
+  vars.pg_autovacuum_check_interval = 2s
+  vars.pg_autovacuum_idle_warning = "0"
+}
+object Host "not-a-database" {
+  check_command = "dummy"
+}
+object Host "opted-out" {
+  check_command = "dummy"
+  vars.postgresql = true
+  vars.pg_autovacuum = false
+}
+"""
+
+# A database host with an agent, in a zone below this node's: the check
+# runs there (command_endpoint), the ITL way.
+AGENT_HOST = """
+object Endpoint NodeName { }
 object Zone ZoneName {
   endpoints = [ NodeName ]
 }
-object Endpoint NodeName { }
-object Host "db2" {
-  check_command = "dummy"
-  zone = ZoneName
-  vars.postgresql = true
+object Endpoint "db9" { }
+object Zone "db9" {
+  endpoints = [ "db9" ]
+  parent = ZoneName
 }
-'''
+object Host "db9" {
+  zone = ZoneName
+  check_command = "dummy"
+  vars.postgresql = true
+  vars.agent_endpoint = name
+}
+"""
 
-
-def icinga_config(tmpdir, cluster, agent=False):
-    spool = tmpdir.mkdir('spool')
-    config = tmpdir.join('icinga2.conf')
-    config.write('''
+ICINGA_CONF = """
 include <itl>
 const PluginDir = "%(plugin_dir)s"
 const NodeName = "localhost"
 const ZoneName = "localhost"
 include "%(contrib)s/icinga2/check_pg_autovacuum.conf"
-%(agent)s
 object CheckerComponent "checker" { }
 object PerfdataWriter "perfdata" {
   service_perfdata_path = "%(spool)s/service-perfdata"
   service_temp_path = "%(spool)s/service-perfdata.tmp"
-  service_format_template = "SERVICESTATE::$service.state$\\tOUTPUT::$service.output$\\tPERFDATA::$service.perfdata$"
+  service_format_template = "HOSTNAME::$host.name$"
   rotation_interval = 1s
 }
-object Host "db1" {
-  check_command = "dummy"
-  check_interval = 1h
-}
-object Service "autovacuum" {
-  host_name = "db1"
-  check_command = "pg_autovacuum"
-  check_interval = 2s
-  retry_interval = 2s
-  vars.pg_autovacuum_host = "%(host)s"
-  vars.pg_autovacuum_port = %(port)d
-  vars.pg_autovacuum_user = "postgres"
-  vars.pg_autovacuum_dbname = "postgres"
-  vars.pg_autovacuum_only = "idle"
-  vars.pg_autovacuum_idle_warning = "0"
-  vars.pg_autovacuum_idle_critical = "1h"
-}
-''' % {'plugin_dir': plugin_dir(), 'contrib': CONTRIB, 'spool': spool,
-       'host': cluster.host, 'port': cluster.port,
-       'agent': AGENT_HOST if agent else ''})
+"""
+
+
+def icinga_config(tmpdir, cluster, agent=False):
+    """A private icinga2.conf that includes ours as shipped; its spool."""
+    spool = tmpdir.mkdir('spool')
+    tmpdir.join('postgresql-Sun.log').write('')
+    config = tmpdir.join('icinga2.conf')
+    config.write(
+        ICINGA_CONF % {'plugin_dir': plugin_dir(), 'contrib': CONTRIB,
+                       'spool': spool}
+        + SINGLE_NODE_HOSTS % {'host': cluster.host, 'port': cluster.port,
+                               'log_glob': tmpdir.join('postgresql-*.log')}
+        + (AGENT_HOST if agent else ''))
     return config, spool
 
 
 def daemon_arguments(tmpdir, config):
     defines = []
     for name in ('DataDir', 'LogDir', 'CacheDir', 'SpoolDir', 'InitRunDir'):
-        defines += ['-D%s=%s' % (name, tmpdir.mkdir(name.lower()))]
+        defines += ['-D%s=%s' % (name, tmpdir.join(name.lower()).ensure(dir=True))]
     return [ICINGA2, 'daemon', '-c', str(config), '-DRunAsUser=root',
             '-DRunAsGroup=root'] + defines
 
 
 @needs_icinga2
-def test_icinga_validates_the_shipped_configuration(tmpdir, cluster):
-    config, _ = icinga_config(tmpdir, cluster, agent=True)
+@pytest.mark.parametrize('agent', [False, True], ids=['single-node', 'agent'])
+def test_icinga_validates_the_shipped_configuration(tmpdir, cluster, agent):
+    config, _ = icinga_config(tmpdir, cluster, agent)
     validation = subprocess.Popen(daemon_arguments(tmpdir, config) + ['-C'],
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     output = validation.communicate()[0].decode('utf-8', 'replace')
     assert validation.returncode == 0, output
     assert 'warning/' not in output, output
-    assert 'Instantiated 2 Services' in output, output
+    # db1, db2 (and db9); neither the host without vars.postgresql nor the
+    # one that opted out.
+    assert 'Instantiated %d Services' % (3 if agent else 2) in output, output
 
 
 @needs_icinga2
-def test_icinga_runs_the_check_and_records_state_output_and_perfdata(tmpdir,
-                                                                      cluster):
+def test_icinga_runs_the_check_with_defaults_and_host_overrides(tmpdir,
+                                                                 cluster):
     config, spool = icinga_config(tmpdir, cluster)
-    with idle_in_transaction(cluster, idle_for=1.1) as pid:
-        daemon = subprocess.Popen(daemon_arguments(tmpdir, config),
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        try:
-            recorded = _wait_for_records(spool, timeout=60)
-        finally:
-            os.kill(daemon.pid, signal.SIGTERM)
-            daemon.communicate()
-    state, output, perfdata = recorded[0]
-    assert state == 'WARNING', recorded
-    # The CheckCommand asks for -v: the output has a line per session.
-    first_line, session_line = output.splitlines()[:2]
-    assert re.match(r'AUTOVACUUM WARNING - 1 session idle in transaction, longest '
-                    r'\d+s \(pid %d, db postgres\) ?$' % pid, first_line), recorded
-    assert session_line.startswith('pid %d db postgres user postgres app zodb-app'
-                                   % pid), recorded
-    assert re.match(r'idle_in_transaction=1;;;0 idle_in_transaction_max=\d+s;0;3600;0$',
-                    perfdata), recorded
+    with role(cluster, 'monitor', 'pg_monitor'):
+        with idle_in_transaction(cluster, idle_for=1.1) as pid:
+            daemon = subprocess.Popen(daemon_arguments(tmpdir, config),
+                                      stdout=subprocess.PIPE,
+                                      stderr=subprocess.STDOUT)
+            try:
+                _wait_for_records(spool, {'db1', 'db2'}, timeout=60)
+            finally:
+                os.kill(daemon.pid, signal.SIGTERM)
+                daemon.communicate()
+    results = _last_check_results(tmpdir.join('datadir', 'icinga2.state'))
+    state_dir = str(tmpdir.join('datadir', 'check_pg_autovacuum'))
+    # db1: the shipped defaults, and no server there on a test machine.
+    default = results['db1!pg-autovacuum']
+    assert default['command'][1:] == [
+        '--logfile', '/var/log/postgresql/postgresql-*.log',
+        '--state-dir', state_dir, '-H', '/var/run/postgresql', '-U', 'nagios',
+        '-t', '50', '-v'], default
+    assert default['state'] == 3, default
+    # db2: socket, port, role and log from the host, checked for real.
+    overridden = results['db2!pg-autovacuum']
+    assert overridden['command'][1:] == [
+        '--idle-warning', '0', '--logfile', str(tmpdir.join('postgresql-*.log')),
+        '--state-dir', state_dir, '-H', cluster.host, '-U', 'monitor',
+        '-p', str(cluster.port), '-t', '50', '-v'], overridden
+    assert overridden['state'] == 1, overridden
+    first_line = overridden['output'].splitlines()[0]
+    assert re.match(r'AUTOVACUUM WARNING - 1 session idle in transaction, '
+                    r'longest \d+s \(pid %d, db postgres\)$' % pid,
+                    first_line), overridden
+    # The CheckCommand asks for -v: a line per session.
+    assert re.search(r'\npid %d db postgres user postgres app zodb-app' % pid,
+                     overridden['output']), overridden
+    perfdata = dict(value.split('=', 1)
+                    for value in overridden['performance_data'])
+    assert perfdata['idle_in_transaction'] == '1;;;0', perfdata
+    assert re.match(r'\d+s;0;3600;0$', perfdata['idle_in_transaction_max']), \
+        perfdata
+    assert any(name.startswith('memory-') for name in os.listdir(state_dir))
 
 
-RECORD = re.compile(r'SERVICESTATE::(\w+)\tOUTPUT::(.*?)\tPERFDATA::([^\n]*)', re.S)
-
-
-def _wait_for_records(spool, timeout):
-    """(state, output, perfdata) of each check result Icinga wrote."""
+def _wait_for_records(spool, hosts, timeout):
+    """Until Icinga has written a check result of each of HOSTS."""
     deadline = time.time() + timeout
+    seen = set()
     while time.time() < deadline:
         for name in os.listdir(str(spool)):
             if name.startswith('service-perfdata') and not name.endswith('.tmp'):
                 with open(os.path.join(str(spool), name)) as written:
-                    records = RECORD.findall(written.read())
-                if records:
-                    return records
+                    seen.update(re.findall(r'HOSTNAME::(\S+)', written.read()))
+        if hosts <= seen:
+            return
         time.sleep(0.5)
-    raise AssertionError('Icinga recorded no check result within %ds' % timeout)
+    raise AssertionError('Icinga recorded no check result of %s within %ds'
+                         % (', '.join(sorted(hosts - seen)), timeout))
 
 
-NAGIOS_OBJECTS = """
-define timeperiod {
-    timeperiod_name 24x7
-    alias           always
-    sunday          00:00-24:00
-    monday          00:00-24:00
-    tuesday         00:00-24:00
-    wednesday       00:00-24:00
-    thursday        00:00-24:00
-    friday          00:00-24:00
-    saturday        00:00-24:00
-}
-define command {
-    command_name    host-up
-    command_line    %(check_dummy)s 0
-}
-define command {
-    command_name    notify-nobody
-    command_line    /bin/true
-}
-define contact {
-    contact_name                    nobody
-    host_notifications_enabled      0
-    service_notifications_enabled   0
-    host_notification_period        24x7
-    service_notification_period     24x7
-    host_notification_options       n
-    service_notification_options    n
-    host_notification_commands      notify-nobody
-    service_notification_commands   notify-nobody
+def _last_check_results(state_file):
+    """{service name: its last check result} from Icinga's state file: a
+    sequence of netstrings, each a JSON object."""
+    data = state_file.read()
+    results = {}
+    start = 0
+    while start < len(data):
+        colon = data.index(':', start)
+        length = int(data[start:colon])
+        record = json.loads(data[colon + 1:colon + 1 + length])
+        start = colon + 1 + length + 1  # past the ","
+        if record.get('type') == 'Service':
+            results[record['name']] = record['update']['last_check_result']
+    return results
+
+
+# Database hosts as an admin adds them to Debian's sample configuration:
+# db1 says where its server is by custom variables, db2 takes the defaults.
+NAGIOS_HOSTS = """
+define host {
+    use             postgresql-server,linux-server
+    host_name       db1
+    address         127.0.0.1
+    _PGHOST         %(host)s
+    _PGPORT         %(port)d
+    _PGUSER         monitor
 }
 define host {
-    host_name           db1
-    address             %(host)s
-    check_command       host-up
-    max_check_attempts  1
-    check_period        24x7
-    contacts            nobody
-    notification_period 24x7
-}
-define service {
-    name                    generic-service
-    register                0
-    check_period            24x7
-    max_check_attempts      1
-    notifications_enabled   0
-    contacts                nobody
-    notification_period     24x7
+    use             postgresql-server,linux-server
+    host_name       db2
+    address         127.0.0.1
 }
 """
 
+# Only what must be private to the test: paths, user, and quick rounds.
 NAGIOS_CFG = """
 log_file=%(dir)s/nagios.log
-cfg_file=%(dir)s/objects.cfg
+%(stock_objects)s
 cfg_file=%(contrib)s/nagios/check_pg_autovacuum.cfg
+cfg_file=%(dir)s/hosts.cfg
 resource_file=%(dir)s/resource.cfg
 status_file=%(dir)s/status.dat
 status_update_interval=1
@@ -232,54 +262,72 @@ nagios_group=root
 interval_length=1
 check_external_commands=0
 enable_notifications=0
+execute_host_checks=0
 max_service_check_spread=1
-max_host_check_spread=1
 illegal_macro_output_chars=`~$&|'"<>
 """
+DEBIAN_NAGIOS_CFG = '/etc/nagios4/nagios.cfg'
+
+
+def stock_objects():
+    """The object files and directories Debian's nagios.cfg loads."""
+    with open(DEBIAN_NAGIOS_CFG) as stock:
+        return '\n'.join(
+            line.strip() for line in stock
+            if line.startswith(('cfg_file=', 'cfg_dir='))
+            and os.path.exists(line.strip().split('=', 1)[1]))
 
 
 @needs_nagios4
-def test_nagios_runs_the_shipped_command_and_service(tmpdir, cluster):
+def test_nagios_runs_the_shipped_service_on_its_hostgroup(tmpdir, cluster):
     directory = tmpdir.mkdir('nagios')
     directory.mkdir('checkresults')
-    values = {'dir': directory, 'contrib': CONTRIB, 'host': cluster.host,
-              'check_dummy': CHECK_DUMMY}
-    directory.join('objects.cfg').write(NAGIOS_OBJECTS % values)
+    directory.join('hosts.cfg').write(
+        NAGIOS_HOSTS % {'host': cluster.host, 'port': cluster.port})
     directory.join('resource.cfg').write('$USER1$=%s\n' % plugin_dir())
     config = directory.join('nagios.cfg')
-    config.write(NAGIOS_CFG % values)
+    config.write(NAGIOS_CFG % {'dir': directory, 'contrib': CONTRIB,
+                               'stock_objects': stock_objects()})
     verified = subprocess.Popen([NAGIOS4, '-v', str(config)],
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     output = verified.communicate()[0].decode('utf-8', 'replace')
     assert verified.returncode == 0, output
-    # The shipped service connects as the role "nagios"; the port comes from
-    # the environment, which Nagios hands down to its checks.
-    env = dict(os.environ, PGPORT=str(cluster.port))
-    with role(cluster, 'nagios', 'pg_monitor'):
+    # Nothing from the environment: the port comes from the host's macro.
+    env = dict((name, value) for name, value in os.environ.items()
+               if not name.startswith('PG'))
+    env['XDG_STATE_HOME'] = str(tmpdir.join('state'))
+    with role(cluster, 'monitor', 'pg_monitor'):
         with idle_in_transaction(cluster, idle_for=1.1):
             daemon = subprocess.Popen([NAGIOS4, str(config)], env=env,
                                       stdout=subprocess.PIPE,
                                       stderr=subprocess.STDOUT)
             try:
-                status = _wait_for_status(directory.join('status.dat'), 60)
+                status = _wait_for_status(directory.join('status.dat'),
+                                          ['db1', 'db2'], 60)
             finally:
                 os.kill(daemon.pid, signal.SIGTERM)
                 daemon.communicate()
-    assert status['current_state'] == '0', status
-    # Nagios writes ";" as ":" into status.dat, where ";" starts a comment.
+    checked = status['db1']
+    assert checked['current_state'] == '0', checked['plugin_output']
     assert re.match(r'AUTOVACUUM OK - pid \d+ \(postgres, app zodb-app\) idle in '
-                    r'transaction \d+s holds back vacuum: 1 session idle in '
-                    r'transaction, longest \d+s \(pid \d+, db postgres\):',
-                    status['plugin_output']), status
+                    r'transaction \d+s holds back vacuum / 1 session idle in '
+                    r'transaction, longest \d+s \(pid \d+, db postgres\) / ',
+                    checked['plugin_output']), checked
     assert re.search(r'(^|\\n)pid \d+ db postgres user postgres app zodb-app',
-                     status['long_plugin_output']), status
+                     checked['long_plugin_output']), checked
     assert re.search(r'idle_in_transaction=1;;;0 idle_in_transaction_max=\d+s;'
-                     r'900;3600;0', status['performance_data']), status
+                     r'900;3600;0', checked['performance_data']), checked
+    # db2 set nothing: libpq's defaults, the local socket and port 5432,
+    # where the test machine runs no server for the role root.
+    assert status['db2']['current_state'] == '3', status['db2']
+    assert status['db2']['plugin_output'].startswith('AUTOVACUUM UNKNOWN - '), \
+        status['db2']
 
 
-def _wait_for_status(path, timeout):
-    """The servicestatus block of our service once it has been checked."""
+def _wait_for_status(path, hosts, timeout):
+    """{host: the servicestatus block of our service} once each is checked."""
     deadline = time.time() + timeout
+    checked = {}
     while time.time() < deadline:
         if path.check():
             for block in path.read().split('servicestatus {')[1:]:
@@ -288,6 +336,9 @@ def _wait_for_status(path, timeout):
                               if '=' in line)
                 if fields.get('service_description') == 'PostgreSQL autovacuum' \
                         and fields.get('has_been_checked') == '1':
-                    return fields
+                    checked[fields['host_name']] = fields
+        if set(hosts) <= set(checked):
+            return checked
         time.sleep(0.5)
-    raise AssertionError('Nagios checked nothing within %ds' % timeout)
+    raise AssertionError('Nagios did not check %s within %ds'
+                         % (', '.join(sorted(set(hosts) - set(checked))), timeout))

@@ -49,16 +49,16 @@ def cancels_in(line):
 def test_first_run_starts_at_the_end_then_counts_what_is_new(count, log):
     logs.append(log, logs.cancel() * 3)
     assert count(log) == (0, 'AUTOVACUUM OK - started reading %s at its end; '
-                          'cancellations count from the next run on | '
+                          'cancellations count from the next run on|'
                           'autovacuum_cancels=0;1;10;0 autovacuum_lock_skips=0;;;0'
                           % log)
     logs.append(log, logs.cancel() + logs.cancel('abc-hans.public.blob_chunk',
                                                  'analyze'))
     assert count(log) == (1, 'AUTOVACUUM WARNING - 2 autovacuum runs cancelled '
-                          'since the last check (object_state 1, blob_chunk 1) | '
+                          'since the last check (object_state 1, blob_chunk 1)|'
                           'autovacuum_cancels=2;1;10;0 autovacuum_lock_skips=0;;;0')
     assert count(log) == (0, 'AUTOVACUUM OK - no autovacuum run cancelled since '
-                          'the last check | autovacuum_cancels=0;1;10;0 '
+                          'the last check|autovacuum_cancels=0;1;10;0 '
                           'autovacuum_lock_skips=0;;;0')
 
 
@@ -264,7 +264,7 @@ def test_runs_at_the_same_time_count_each_line_once(plugin, count, log):
     # Chunks end between entries: every cancellation kept its table.
     assert [output for output in outputs if cancels_in(output)][0].startswith(
         'AUTOVACUUM CRITICAL - 20000 autovacuum runs cancelled since the last '
-        'check (object_state 20000) | ')
+        'check (object_state 20000)|')
 
 
 @pytest.mark.slow

@@ -71,7 +71,7 @@ def test_a_lock_that_keeps_autovacuum_out_is_named(plugin, cluster, db):
         'AUTOVACUUM WARNING - pid %d (app zodb, idle in transaction ' % locker_pid)
     assert re.match(r'AUTOVACUUM WARNING - pid \d+ \(app zodb, idle in transaction '
                     r'[2-5]s\) holds EXCLUSIVE on %s.public.object_state, which '
-                    r'needs vacuum: autovacuum cannot run there \|' % re.escape(db),
+                    r'needs vacuum: autovacuum cannot run there\|' % re.escape(db),
                     result.stdout), result.stdout
     assert 'autovacuum_blocking_locks=1;' in result.stdout
 
@@ -153,7 +153,7 @@ def test_saturated_workers_are_reported_with_how_long(plugin, tmpdir):
     assert first.returncode == 0, first
     assert second.returncode == 1, second
     assert re.match(r'AUTOVACUUM WARNING - all 1 autovacuum workers busy for '
-                    r'[2-5]s while 2 tables wait past the trigger \|',
+                    r'[2-5]s while 2 tables wait past the trigger\|',
                     second.stdout), second.stdout
     assert 'autovacuum_workers_busy=1;;;0;1 ' in second.stdout
 

@@ -105,7 +105,9 @@ def conninfo(dsn='', **parameters):
         # libpq's message quotes the string, which may hold a password.
         raise CheckError('--dsn is neither a conninfo string nor a URI '
                          '(not shown: it may hold a password)')
-    explicit = dict((k, v) for k, v in parameters.items() if v is not None)
+    # An empty value counts as not given: a Nagios host that sets no
+    # $_HOSTPGPORT$ passes -p ''.
+    explicit = dict((k, v) for k, v in parameters.items() if v)
     settings = dict(user_settings, **explicit)
     # libpq would pick a database named like the role, which a monitoring
     # role rarely has; every cluster has "postgres".

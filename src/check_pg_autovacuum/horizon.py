@@ -160,7 +160,7 @@ class HorizonContext(FindingContext):
         if behind:
             worst = behind[0]
             databases = len(set(t.database for t in behind if not t.shared))
-            text += '; %s bloating behind it (%s %s dead rows, %s%s)' % (
+            text += ': %s bloating behind it (%s %s dead rows, %s%s)' % (
                 words.plural(len(behind), 'table'), worst.table_name,
                 words.count(worst.n_dead_tup), ratio_text(worst),
                 '; in %d databases' % databases if databases > 1 else '')

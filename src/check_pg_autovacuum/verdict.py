@@ -79,6 +79,9 @@ def _priority(result):
     return PRIORITY.index(name) if name in PRIORITY else len(PRIORITY)
 
 
+# Not "; ": Nagios shows a ";" of the first line as ":", which would make
+# the next finding read as the explanation of the one before.
+BETWEEN_FINDINGS = ' / '
 ADVICE = re.compile(r' \(what to do: [^()]*\)$')
 
 
@@ -116,7 +119,7 @@ class AutovacuumSummary(nagiosplugin.Summary):
         # Not str(result): on Python 2 that raises UnicodeEncodeError for
         # non-ASCII text.
         worded = ['{0}'.format(result) for result in shown]
-        return plugin_text('; '.join(_advice_once(
+        return plugin_text(BETWEEN_FINDINGS.join(_advice_once(
             [text for text in worded if text])))
 
     def verbose(self, results):
