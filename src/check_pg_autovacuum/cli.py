@@ -19,6 +19,11 @@ Findings (all run unless --only/--skip say otherwise):
            tables that need vacuum (and requests about to cancel it),
            vacuums that run too long and why, all workers busy for long
            while tables wait
+  bloat    tables of at least --bloat-min-size whose space is mostly free
+           or dead: VACUUM cannot give it back.  Estimated from pg_stats
+           (never a number where the statistics are missing, stale or not
+           visible to the role); the worst measured by pgstattuple_approx
+           where the extension is installed
 A table below the trigger is never reported, however old its last vacuum.
 A table's wait runs from when it crossed the trigger, which the check
 remembers between runs (a file beside --state-file, else one per server
@@ -45,6 +50,7 @@ import sys
 import nagiosplugin
 
 from . import queries
+from .bloat import Bloat, BloatContext
 from .cancels import (
     AutovacuumCancels, AutovacuumCancelsContext, NoServerLog,
     NoServerLogContext, ServerLogContext)
@@ -74,7 +80,8 @@ from .wraparound import (
 
 CHECK_NAME = 'AUTOVACUUM'
 FINDINGS = ('idle', 'vacuum', 'analyze', 'cancels', 'horizon', 'wraparound',
-            'workers')
+            'workers', 'bloat')
+DEFAULT_FINDINGS = FINDINGS
 DURATION_THRESHOLDS = ('idle_warning', 'idle_critical', 'vacuum_warning',
                        'vacuum_critical', 'analyze_warning', 'analyze_critical',
                        'horizon_warning', 'horizon_critical', 'lock_warning',
@@ -82,7 +89,7 @@ DURATION_THRESHOLDS = ('idle_warning', 'idle_critical', 'vacuum_warning',
                        'vacuum_runtime_critical', 'workers_warning')
 COUNT_THRESHOLDS = ('cancel_warning', 'cancel_critical', 'wraparound_warning',
                     'wraparound_critical', 'horizon_xid_warning',
-                    'horizon_xid_critical')
+                    'horizon_xid_critical', 'bloat_warning', 'bloat_critical')
 
 
 class UsageError(CheckError):
@@ -250,6 +257,18 @@ def _parser():
     wraparound.add_argument('--wraparound-critical', default='75%',
                             metavar='PERCENT', help='... before CRITICAL '
                             '(default: %(default)s)')
+    bloat = parser.add_argument_group('bloat')
+    bloat.add_argument('--bloat-warning', default='50%', metavar='PERCENT',
+                       help='share of a table that is free or dead space '
+                       'before WARNING (default: %(default)s: twice the size '
+                       'a rewrite would leave)')
+    bloat.add_argument('--bloat-critical', default='80%', metavar='PERCENT',
+                       help='... before CRITICAL (default: %(default)s: five '
+                       'times that size)')
+    bloat.add_argument('--bloat-min-size', default='100MB', metavar='SIZE',
+                       help='tables smaller than this are never reported '
+                       '(bytes, or with kB, MB, GB, TB; default: '
+                       '%(default)s)')
     general = parser.add_argument_group('general')
     general.add_argument('--only', metavar='LIST',
                          help='run only these findings (comma-separated: %s)'
@@ -291,7 +310,9 @@ def parse_args(argv=None):
     # Our first connection stays open while another visits the databases.
     args.max_connections = _whole_number('--max-connections',
                                          args.max_connections, 2, 10000)
-    args.findings = [name for name in _finding_names('--only', args.only)
+    args.bloat_min_size = _size('--bloat-min-size', args.bloat_min_size)
+    args.findings = [name for name in _finding_names('--only', args.only,
+                                                     DEFAULT_FINDINGS)
                      if name not in _finding_names('--skip', args.skip, ())]
     if not args.findings:
         raise UsageError('--only and --skip leave no finding to run')
@@ -325,6 +346,19 @@ def _whole_number(option, text, least, most, unit=''):
         raise UsageError("argument %s: not a whole number %sfrom %d to %d: "
                          "'%s' (see --help)" % (option, unit, least, most, text))
     return int(text)
+
+
+SIZE_UNITS = {'': 1, 'b': 1, 'kb': 1 << 10, 'mb': 1 << 20, 'gb': 1 << 30,
+              'tb': 1 << 40}
+
+
+def _size(option, text):
+    """'100MB' -> 104857600: PostgreSQL's units, 1 kB = 1024 bytes."""
+    match = re.match(r'^(\d{1,15})\s*([a-zA-Z]*)$', text.strip())
+    if not match or match.group(2).lower() not in SIZE_UNITS:
+        raise UsageError("argument %s: not a size (bytes, or with kB, MB, GB, "
+                         "TB): '%s' (see --help)" % (option, text))
+    return int(match.group(1)) * SIZE_UNITS[match.group(2).lower()]
 
 
 def _count_range(text):
@@ -397,6 +431,10 @@ def build_check(args, session, databases, deadline):
                                                args.cancel_critical))
         else:
             check.add(NoServerLog(), NoServerLogContext())
+    if 'bloat' in findings:
+        check.add(Bloat(databases, deadline, args.bloat_min_size,
+                        args.bloat_warning),
+                  BloatContext(args.bloat_warning, args.bloat_critical))
     # Last: it saves what the findings above saw.
     check.add(RememberedRuns(memory), MemoryContext())
     return check

@@ -143,9 +143,13 @@ class Databases(object):
         except CheckError as error:
             return '%s' % error
 
+    def open_session(self, name):
+        """A session of our own in database NAME; the caller closes it."""
+        return Session(self.settings, self.deadline, dbname=name)
+
     def _query_in_new_session(self, name, sql_for_version, parameters):
         """The rows of one query in one connection, closed at once."""
-        session = Session(self.settings, self.deadline, dbname=name)
+        session = self.open_session(name)
         try:
             return session.rows(sql_for_version(session.server_version),
                                 parameters)

@@ -26,6 +26,18 @@ def perfdata_number(number):
     return int(rounded) if rounded == int(rounded) else rounded
 
 
+def size(number):
+    """Bytes as PostgreSQL's pg_size_pretty counts them (1 kB = 1024 B):
+    16384 -> '16 kB', 1288490189 -> '1.2 GB'."""
+    number = int(number)
+    for limit, unit in ((1 << 40, 'TB'), (1 << 30, 'GB'), (1 << 20, 'MB'),
+                        (1 << 10, 'kB')):
+        if abs(number) >= limit:
+            scaled = float(number) / limit
+            return ('%.1f %s' if scaled < 10 else '%.0f %s') % (scaled, unit)
+    return '%d bytes' % number
+
+
 def exact(number):
     """12345 -> '12,345'."""
     return '{0:,}'.format(int(number))

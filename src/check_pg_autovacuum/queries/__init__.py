@@ -116,3 +116,18 @@ def log_files(server_version):
 def read_log_file(server_version):
     """Bytes of a log file, by path, offset and length (10+)."""
     return _load('read_log_file.sql')
+
+
+def bloat_estimates(server_version):
+    """Tables above a size, with their rows' width from pg_stats (10+)."""
+    return _load('bloat_estimates.sql')
+
+
+def pgstattuple_schema(server_version):
+    """The pgstattuple extension's schema here, if any, and our right (10+)."""
+    return _load('pgstattuple_schema.sql')
+
+
+def pgstattuple_approx(server_version, schema):
+    """One table measured by pgstattuple_approx in SCHEMA, quoted (10+)."""
+    return _load('pgstattuple_approx.sql').replace('{schema}', schema)

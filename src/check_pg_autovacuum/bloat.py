@@ -1,0 +1,260 @@
+"""Bloat: the space a table holds that is neither live rows nor their room.
+
+VACUUM makes the space of dead rows reusable, but gives back to the file
+system only empty pages at the end of the table.  After an incident -- an
+old transaction that kept autovacuum from removing anything -- autovacuum
+catches up, n_dead_tup is small again and every other finding is OK, while
+the table stays several times its size, and scans read all of it.  Only a
+rewrite returns the space: VACUUM FULL or CLUSTER (which lock the table
+against reads and writes while they run) or pg_repack (which does not).
+
+Two witnesses:
+
+- an estimate for every table of at least --bloat-min-size: its rows
+  (pg_class.reltuples) at their average width (pg_stats: avg_width and
+  null_frac of each column, the row header and null bitmap, alignment),
+  packed into pages as a rewrite would (fillfactor), against the pages it
+  has.  Cheap, and only as good as the statistics: it is "not known" rather
+  than a number when there are none, when pg_stats does not show them to
+  our role (it shows only columns the role may SELECT, which pg_monitor
+  does not grant), or when more rows changed since the last analyze than
+  the table holds;
+- pgstattuple_approx, where the pgstattuple extension is installed and we
+  may call it (pg_stat_scan_tables, a member of pg_monitor): it reads the
+  pages that are not all-visible and takes the free space of the others
+  from the free space map.  It confirms the worst few tables, or measures
+  those the estimate could not, within half the time left.
+"""
+from __future__ import division, unicode_literals
+
+import math
+import time
+
+import nagiosplugin
+
+from . import queries, words
+from .errors import CheckError
+from .tables import qualified_name
+from .verdict import FindingContext
+
+PAGE_HEADER = 24  # SizeOfPageHeaderData
+ITEM_POINTER = 4  # sizeof(ItemIdData), one per row
+ROW_HEADER = 23  # offsetof(HeapTupleHeaderData, t_bits)
+MAXALIGN = 8
+MAX_CONFIRMED = 5  # tables measured by pgstattuple_approx in one run
+
+
+class TableBloat(object):
+    """What one table wastes: SHARE of SIZE (0..1) and the COMPACT size a
+    rewrite would leave, or None for both and the REASON why not known."""
+
+    shared = False  # shared catalogs are left out: each database lists them
+
+    def __init__(self, row, size, share=None, compact=None, reason=None):
+        self.database = row.database
+        self.schema = row.schema
+        self.table_name = row.table_name
+        self.oid = row.oid
+        self.size = size
+        self.share = share
+        self.compact = compact
+        self.reason = reason
+        self.confirmed = False
+        self.confirm_note = None  # why pgstattuple_approx could not tell
+
+    @property
+    def name(self):
+        return qualified_name(self)
+
+    @property
+    def percent(self):
+        return None if self.share is None else round(self.share * 100, 1)
+
+    @property
+    def wasted(self):
+        return 0 if self.share is None else self.size - self.compact
+
+    def measured(self, measure):
+        """Replace the estimate by what pgstattuple_approx measured."""
+        self.size = measure.table_len
+        free_or_dead = measure.dead_tuple_len + measure.approx_free_space
+        self.share = free_or_dead / self.size if self.size else 0.0
+        self.compact = self.size - free_or_dead
+        self.reason = None
+        self.confirmed = True
+
+
+def _aligned(length):
+    return int(math.ceil(length / MAXALIGN) * MAXALIGN)
+
+
+def untrusted(row):
+    """Why the statistics of ROW cannot give its rows' width, or None."""
+    if row.columns_visible < row.columns:
+        return 'its statistics are not visible to this role (pg_stats ' \
+            'shows only columns it may SELECT)'
+    if row.with_statistics == 0 or row.live_rows < 0:
+        return 'never analyzed'
+    if row.with_statistics < row.columns:
+        return 'some columns have no statistics (added since the last analyze)'
+    if row.changed_since_analyze > max(row.live_rows, 1):
+        return 'statistics older than the data (%s rows changed since the ' \
+            'last analyze)' % words.count(row.changed_since_analyze)
+    return None
+
+
+def estimate(row):
+    """A TableBloat from pg_class and pg_stats, or one that says why not."""
+    size = row.pages * row.block_size
+    reason = untrusted(row)
+    if reason:
+        return TableBloat(row, size, reason=reason)
+    header = ROW_HEADER + ((row.columns + 7) // 8 if row.any_nulls else 0)
+    row_bytes = _aligned(_aligned(header) + row.data_width)
+    usable = (row.block_size - PAGE_HEADER) * row.fillfactor / 100
+    most_rows = (row.block_size - PAGE_HEADER) // (_aligned(ROW_HEADER) +
+                                                    ITEM_POINTER)
+    per_page = max(1, min(int(usable // (row_bytes + ITEM_POINTER)), most_rows))
+    compact = min(size, int(math.ceil(row.live_rows / per_page)) * row.block_size)
+    return TableBloat(row, size, share=1 - compact / size if size else 0.0,
+                      compact=compact)
+
+
+class Bloat(nagiosplugin.Resource):
+    """Tables of at least MIN_SIZE bytes and the share of them wasted;
+    BLOATED (a Range) is what the count of bloated tables counts."""
+
+    def __init__(self, databases, deadline, min_size, bloated):
+        self.databases = databases
+        self.deadline = deadline
+        self.min_size = min_size
+        self.bloated = bloated
+        self.tables = []
+        self.notes = []
+
+    def probe(self):
+        rows = self.databases.query_each(queries.bloat_estimates,
+                                         {'min_size': self.min_size})
+        self.tables = [estimate(row) for row in rows]
+        self._confirm(self._candidates())
+        self.tables.sort(key=lambda t: (t.share is None, -t.wasted, t.name))
+        bloated = self.worst()
+        return [
+            nagiosplugin.Metric('bloat_max', max([t.percent for t in bloated]
+                                                 or [0]),
+                                '%', min=0, max=100, context='bloat_max'),
+            nagiosplugin.Metric('tables_bloated', len(bloated), min=0,
+                                context='count'),
+            nagiosplugin.Metric('bloat_bytes_total',
+                                sum(t.wasted for t in bloated), 'B', min=0,
+                                context='count'),
+        ]
+
+    def worst(self):
+        """The bloated tables, most space wasted first."""
+        return [t for t in self.tables
+                if t.percent is not None and not self.bloated.match(t.percent)]
+
+    def not_known(self):
+        return [t for t in self.tables if t.share is None]
+
+    def _candidates(self):
+        """Worth measuring: the bloated by estimate, most wasted first,
+        then those not known, biggest first."""
+        bloated = sorted(self.worst(), key=lambda t: -t.wasted)
+        unknown = sorted(self.not_known(), key=lambda t: -t.size)
+        return (bloated + unknown)[:MAX_CONFIRMED]
+
+    def _confirm(self, candidates):
+        # Half the time left, so that a slow measurement leaves the rest of
+        # the check its time.
+        budget_ends = time.time() + self.deadline.remaining() / 2
+        by_database = {}
+        for table in candidates:
+            by_database.setdefault(table.database, []).append(table)
+        for database in sorted(by_database):
+            tables = by_database[database]
+            try:
+                self._measure_in(database, tables, budget_ends)
+            except CheckError as error:
+                for table in tables:
+                    if not table.confirmed:
+                        table.confirm_note = '%s' % error
+
+    def _measure_in(self, database, tables, budget_ends):
+        session = self.databases.open_session(database)
+        try:
+            found = session.rows(queries.pgstattuple_schema(
+                session.server_version))
+            if not found:
+                raise CheckError('pgstattuple is not installed in %s'
+                                 % database)
+            if not found[0].allowed:
+                raise CheckError(
+                    'this role may not run pgstattuple_approx (GRANT '
+                    'pg_stat_scan_tables TO it)')
+            sql = queries.pgstattuple_approx(session.server_version,
+                                             session.quote_ident(found[0].schema))
+            for table in tables:
+                self._measure(session, sql, table, budget_ends)
+        finally:
+            session.close()
+
+    def _measure(self, session, sql, table, budget_ends):
+        left_ms = int((budget_ends - time.time()) * 1000)
+        if left_ms < 100:
+            table.confirm_note = 'no time left to measure it'
+            return
+        session.rows("SELECT set_config('statement_timeout', %(ms)s, false)",
+                     {'ms': '%d' % left_ms})
+        try:
+            table.measured(session.rows(sql, {'oid': table.oid})[0])
+        except CheckError as error:
+            table.confirm_note = '%s' % error
+
+
+def _figure(table):
+    """'1.2 GB, 83% wasted, confirmed'."""
+    return '%s, %s%% wasted, %s' % (
+        words.size(table.size), words.perfdata_number(table.percent),
+        'confirmed' if table.confirmed else 'estimated')
+
+
+class BloatContext(FindingContext):
+    """Judges the largest share wasted; names the worst table."""
+
+    hint = ('what to do: VACUUM cannot give the space back; a rewrite can: '
+            'pg_repack (no long lock), or VACUUM FULL / CLUSTER, which lock '
+            'the table against reads and writes while they run')
+
+    def __init__(self, warning, critical):
+        super(BloatContext, self).__init__('bloat_max', warning, critical)
+
+    def describe(self, metric):
+        resource = metric.resource
+        worst = resource.worst()
+        if worst:
+            return '%s bloated, worst %s (%s)' % (
+                words.plural(len(worst), 'table'), worst[0].name,
+                _figure(worst[0]))
+        not_known = resource.not_known()
+        if not_known:
+            return 'no table known to be bloated (%s not known, -v says why)' \
+                % words.plural(len(not_known), 'table')
+        return 'no table bloated'
+
+    def detail_lines(self, metric):
+        resource = metric.resource
+        lines = ['%s %s, %s%% free or dead (would be ~%s after a rewrite), %s'
+                 % (t.name, words.size(t.size),
+                    words.perfdata_number(t.percent), words.size(t.compact),
+                    'confirmed by pgstattuple_approx' if t.confirmed
+                    else 'estimated from statistics%s' % (
+                        ', not confirmed: %s' % t.confirm_note
+                        if t.confirm_note else ''))
+                 for t in resource.worst()]
+        lines += ['%s %s: bloat not known: %s%s' % (
+            t.name, words.size(t.size), t.reason,
+            '; not measured either: %s' % t.confirm_note
+            if t.confirm_note else '') for t in resource.not_known()]
+        return words.capped(lines, 'tables')
