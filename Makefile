@@ -5,6 +5,10 @@
 PYTHON3 ?= python3
 PYTHON27 ?= $(shell tools/find-python2.7)
 
+# Buildout warns of its own namespace package on every run (zc.buildout and
+# zc.recipe.egg both provide "zc"): noise on a newcomer's first screen.
+QUIET = PYTHONWARNINGS='ignore:Module zc was already imported:UserWarning'
+
 PG_MAJORS ?= 10 11 12 13 14 15 16 17 18
 PY_VERSIONS ?= 3.6 3.7 3.8 3.9 3.10 3.11 3.12 3.13
 
@@ -14,18 +18,18 @@ all: build-py3
 
 # bootstrap leaves an unchanged bin/buildout alone: touch it for make.
 bin/buildout: bootstrap.py buildout.cfg
-	$(PYTHON3) bootstrap.py
+	@echo '$(PYTHON3) bootstrap.py'; $(QUIET) $(PYTHON3) bootstrap.py
 	touch $@
 
 build-py3: bin/buildout
-	bin/buildout -q
+	@echo 'bin/buildout -q'; $(QUIET) bin/buildout -q
 
 py27/bin/buildout: bootstrap.py buildout.cfg buildout-2.x.cfg
-	$(PYTHON27) bootstrap.py -c buildout-2.x.cfg
+	@echo '$(PYTHON27) bootstrap.py -c buildout-2.x.cfg'; $(QUIET) $(PYTHON27) bootstrap.py -c buildout-2.x.cfg
 	touch $@
 
 build-py27: py27/bin/buildout
-	py27/bin/buildout -q -c buildout-2.x.cfg
+	@echo 'py27/bin/buildout -q -c buildout-2.x.cfg'; $(QUIET) py27/bin/buildout -q -c buildout-2.x.cfg
 
 demo: build-py3
 	bin/py demo/incident.py bin/check_pg_autovacuum

@@ -1,7 +1,10 @@
 """Prepare bin/buildout for the Python that runs this script.
 
-    python3 bootstrap.py                          -> bin/buildout
-    python2.7 bootstrap.py -c buildout-2.x.cfg    -> py27/bin/buildout
+    python3 bootstrap.py        -> bin/buildout       (buildout.cfg)
+    python2.7 bootstrap.py      -> py27/bin/buildout  (buildout-2.x.cfg)
+
+Without -c the configuration that fits the running interpreter is used;
+``-c CONFIG`` picks another.
 
 The classic bootstrap.py downloads ez_setup from a host that no longer
 answers.  Instead we let this interpreter's own pip install the zc.buildout
@@ -40,8 +43,13 @@ def read_config(path):
     return options, pins
 
 
+def default_config():
+    """Ours for this interpreter: Python 2.7 needs its own pins."""
+    return 'buildout-2.x.cfg' if sys.version_info[0] == 2 else 'buildout.cfg'
+
+
 def main(argv):
-    config = 'buildout.cfg'
+    config = default_config()
     if argv[:1] == ['-c'] and len(argv) == 2:
         config = argv[1]
     elif argv:
@@ -71,7 +79,12 @@ def main(argv):
                        ".declare_namespace(__name__)\n")
     sys.path.insert(0, target)
     import zc.buildout.buildout
-    zc.buildout.buildout.main(['-c', config, 'bootstrap'])
+    zc.buildout.buildout.main(['-q', '-c', config, 'bootstrap'])
+    buildout = os.path.join(os.path.relpath(os.path.join(HERE, bin_dir)),
+                            'buildout')
+    print('Now run: %s%s  (the plugin and the tests land in %s)' % (
+        buildout, '' if os.path.basename(config) == 'buildout.cfg'
+        else ' -c ' + os.path.relpath(config), os.path.dirname(buildout)))
 
 
 if __name__ == '__main__':

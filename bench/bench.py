@@ -114,12 +114,14 @@ def main():
              [python, '-c', 'import sys; sys.argv[1:] = ["-V"]; '
               'exec(open(%r).read())' % plugin]),
             ('full check', [plugin]),
+            ('full check without bloat', [plugin, '--skip', 'bloat']),
             ('idle alone', [plugin, '--only', 'idle']),
             ('vacuum alone', [plugin, '--only', 'vacuum']),
             ('analyze alone', [plugin, '--only', 'analyze']),
             ('horizon alone', [plugin, '--only', 'horizon']),
             ('wraparound alone', [plugin, '--only', 'wraparound']),
             ('workers alone', [plugin, '--only', 'workers']),
+            ('bloat alone', [plugin, '--only', 'bloat']),
         ]
         print('\n%d databases x %d tables, median of %d runs:\n'
               % (args.databases, args.tables, args.runs))

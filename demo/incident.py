@@ -85,6 +85,10 @@ def main(plugin):
         for quiet in ('users', 'settings', 'audit_2019'):
             sql(cluster, 'CREATE TABLE %s (id int PRIMARY KEY)' % quiet)
         sql(cluster, 'VACUUM ANALYZE  -- a fresh restore, vacuumed once')
+        try:
+            sql(cluster, 'CREATE EXTENSION pgstattuple  -- to measure bloat')
+        except Exception as error:  # a server without contrib
+            print('    (no pgstattuple here: %s)' % str(error).strip())
         time.sleep(1.5)
 
         say('Before the application starts: all is well')

@@ -114,8 +114,9 @@ def test_the_estimate_and_the_measurement_match_pgstattuple(
     assert re.search(r'1 table bloated, worst %s\.public\.%s \([\d.]+ [kMG]B, '
                      r'[\d.]+%% wasted, estimated\)\|' % (re.escape(db), shape),
                      estimated.stdout), estimated.stdout
-    assert re.search(r'\|bloat_bytes_total=\d+B;;;0 bloat_max=[\d.]+%;50;80;0;100 '
-                     r'tables_bloated=1;;;0\n', estimated.stdout), estimated.stdout
+    assert re.search(r'\|bloat_bytes_total=\d+B;;;0 bloat_max=\d+(\.\d)?%;50;80;0;'
+                     r'100 databases_unreadable=0;;;0 tables_bloated=1;;;0\n',
+                     estimated.stdout), estimated.stdout
 
     if not measurable:
         pytest.skip('no pgstattuple in this server: the estimate alone')
@@ -152,6 +153,12 @@ def test_the_incidents_table_stays_bloated_after_the_cause_is_fixed(
     others = plugin('--skip', 'bloat,cancels', '--databases',
                     '^%s$' % re.escape(db))
     assert others.returncode == 0, others
+    # In a full check the estimate rides along with the tables' own query.
+    full = plugin('--skip', 'cancels', '--bloat-min-size', '1MB',
+                  '--databases', '^%s$' % re.escape(db))
+    assert re.match(r'AUTOVACUUM (WARNING|CRITICAL) - 1 table bloated, worst '
+                    r'%s\.public\.object_state ' % re.escape(db),
+                    full.stdout), full.stdout
 
 
 def test_a_freshly_loaded_table_is_not_bloated(plugin, cluster, db):

@@ -392,38 +392,40 @@ def test_a_database_we_cannot_read_is_unknown_and_never_hidden(plugin, cluster,
 
 
 def test_every_finding_by_default(plugin):
-    result = plugin('--databases', '^postgres$')
+    result = plugin('--databases', '^postgres$', '-v')
     assert result.returncode == 0, result
+    first_line = result.stdout.splitlines()[0]
     assert re.match(
+        # The findings, in this order, until "..." where the line would
+        # pass 1,000 bytes with its perfdata.
         r'AUTOVACUUM OK - nothing holds back vacuum / no session idle in '
-        r'transaction / no lock keeps autovacuum out / 0 of \d+ autovacuum workers '
-        r'busy / database postgres is 0% of the way to wraparound '
-        r'\([\d.]+k? (transaction IDs|multixacts)\) / no table needs vacuum / '
-        # The last finding gives way to "..." where the line would pass
-        # 1,000 bytes (the transaction ID count's digits decide).
-        r'(no table needs analyze|\.\.\.)'
+        r'transaction / no lock keeps autovacuum out / 0 of \d+ autovacuum '
+        r'workers busy( / database postgres is 0% of the way to wraparound '
+        r'\([\d.]+k? (transaction IDs|multixacts)\))?( / no table needs '
+        r'vacuum)?( / no table needs analyze)?( / no table bloated)?( / \.\.\.)?'
         r'\|analyze_overdue_max=0s;86400;604800;0 antiwraparound_blocked=0;;;0 '
         r'autovacuum_blocking_lock_age_max=0s;900;3600;0 '
         r'autovacuum_blocking_locks=0;;;0 autovacuum_workers_busy=\d+;;;0;\d+ '
         r'autovacuum_workers_saturated=0s;3600;;0 '
+        r'bloat_bytes_total=0B;;;0 bloat_max=0%;50;80;0;100 '
         r'databases_unreadable=0;;;0 dead_tuples_max_ratio=0;;;0 '
         r'horizon_age_max=0s;3600;21600;0 '
         r'horizon_xid_age_max=0;10000000;100000000;0 '
         r'idle_in_transaction=0;;;0 idle_in_transaction_max=0s;900;3600;0 '
         r'replication_slots_stale=0;;;0 tables_autovacuum_disabled=0;;;0 '
-        r'tables_being_vacuumed=0;;;0 tables_need_analyze=0;;;0 '
-        r'tables_need_vacuum=0;;;0 '
+        r'tables_being_vacuumed=0;;;0 tables_bloated=0;;;0 '
+        r'tables_need_analyze=0;;;0 tables_need_vacuum=0;;;0 '
         r'tables_never_autovacuumed=0;;;0 tables_vacuum_ineffective=0;;;0 '
         r'vacuum_overdue_max=0s;86400;604800;0 '
         r'vacuum_runtime_max=0s;21600;86400;0 vacuums_running=\d+;;;0 '
-        r'wraparound_max=0%;50;75;0;100\n$',
-        result.stdout), result.stdout
+        r'wraparound_max=0%;50;75;0;100$', first_line), first_line
+    assert len(first_line.encode('utf-8')) <= 1000, len(first_line)
 
 
 @pytest.mark.parametrize('args, message', [
-    (('--only', 'idle,bloat'), "argument --only: unknown finding 'bloat' "
+    (('--only', 'idle,bloats'), "argument --only: unknown finding 'bloats' "
      "(choose from idle, vacuum, analyze, cancels, horizon, wraparound, "
-     "workers) "
+     "workers, bloat) "
      "(see --help)"),
     (('--only', 'idle', '--skip', 'idle'),
      '--only and --skip leave no finding to run'),

@@ -130,19 +130,35 @@ class Bloat(nagiosplugin.Resource):
         self.min_size = min_size
         self.bloated = bloated
         self.tables = []
-        self.notes = []
+        # With the tables' own visit of every database when there is one:
+        # no connection more.
+        self.estimates = databases.read_along(self._read_estimates)
+
+    def _read_estimates(self, session):
+        """The statistics of this database's big tables; one cheap query
+        where there are none."""
+        big = session.rows(queries.big_tables(session.server_version),
+                           {'min_size': self.min_size})
+        if not big:
+            return []
+        return session.rows(queries.bloat_estimates(session.server_version),
+                            {'oids': [table.oid for table in big]})
 
     def probe(self):
-        rows = self.databases.query_each(queries.bloat_estimates,
-                                         {'min_size': self.min_size})
+        if self.estimates.rows is None:  # no other finding visited them all
+            self.databases.not_along(self.estimates)
+            rows = self.databases.read_each(self._read_estimates)
+        else:
+            rows = self.estimates.rows
+            self.databases.unreadable.extend(self.estimates.failures)
         self.tables = [estimate(row) for row in rows]
         self._confirm(self._candidates())
         self.tables.sort(key=lambda t: (t.share is None, -t.wasted, t.name))
         bloated = self.worst()
         return [
-            nagiosplugin.Metric('bloat_max', max([t.percent for t in bloated]
-                                                 or [0]),
-                                '%', min=0, max=100, context='bloat_max'),
+            nagiosplugin.Metric('bloat_max', words.perfdata_number(
+                max([t.percent for t in bloated] or [0])),
+                '%', min=0, max=100, context='bloat_max'),
             nagiosplugin.Metric('tables_bloated', len(bloated), min=0,
                                 context='count'),
             nagiosplugin.Metric('bloat_bytes_total',

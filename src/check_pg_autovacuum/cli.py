@@ -420,7 +420,12 @@ def build_check(args, session, databases, deadline):
                   VacuumRuntimeContext(args.vacuum_runtime_warning,
                                        args.vacuum_runtime_critical),
                   WorkersSaturatedContext(args.workers_warning))
-    if {'vacuum', 'analyze', 'horizon', 'wraparound', 'workers'} & set(findings):
+    if 'bloat' in findings:
+        check.add(Bloat(databases, deadline, args.bloat_min_size,
+                        args.bloat_warning),
+                  BloatContext(args.bloat_warning, args.bloat_critical))
+    if {'vacuum', 'analyze', 'horizon', 'wraparound', 'workers',
+            'bloat'} & set(findings):
         check.add(UnreadableDatabases(databases), UnreadableDatabasesContext())
     if 'cancels' in findings:
         check.add(ServerLogContext())
@@ -431,10 +436,6 @@ def build_check(args, session, databases, deadline):
                                                args.cancel_critical))
         else:
             check.add(NoServerLog(), NoServerLogContext())
-    if 'bloat' in findings:
-        check.add(Bloat(databases, deadline, args.bloat_min_size,
-                        args.bloat_warning),
-                  BloatContext(args.bloat_warning, args.bloat_critical))
     # Last: it saves what the findings above saw.
     check.add(RememberedRuns(memory), MemoryContext())
     return check

@@ -52,6 +52,7 @@ class Databases(object):
         self._names = None
         self.unreadable = []  # (database name, reason), in name order
         self.last_read = []  # the databases the last query_each could read
+        self._along = []  # Along: readers to run with the next query_each
 
     def names(self):
         if self._names is None:
@@ -69,12 +70,37 @@ class Databases(object):
         """Rows of one query run in every database, in database name order.
 
         sql_for_version(server_version) gives the SQL.  A database that
-        fails goes to self.unreadable instead.
+        fails goes to self.unreadable instead.  What read_along() asked for
+        is read too, in the same sessions.
         """
-        return self.query_each_of(self.names(), sql_for_version, parameters)
+        return self.read_each(query_reader(sql_for_version, parameters))
+
+    def read_each(self, reader):
+        """query_each for a READER: reader(session) -> rows."""
+        along, self._along = self._along, []
+        return self.read_each_of(self.names(), reader, along)
 
     def query_each_of(self, names, sql_for_version, parameters=None):
         """query_each, for the databases NAMES only."""
+        return self.read_each_of(names, query_reader(sql_for_version,
+                                                     parameters))
+
+    def read_along(self, reader):
+        """READER to run in every database the next time query_each visits
+        them all, in the same session: a finding that needs more questions
+        per database then costs no connections of its own.  Returns the
+        Along whose rows that visit fills in (None before)."""
+        along = Along(reader)
+        self._along.append(along)
+        return along
+
+    def not_along(self, along):
+        """ALONG is not to ride along after all: its finding reads itself."""
+        if along in self._along:
+            self._along.remove(along)
+
+    def read_each_of(self, names, reader, along=()):
+        """Rows READER gives in each of the databases NAMES."""
         pending = queue.Queue()
         for name in names:
             pending.put(name)
@@ -86,8 +112,7 @@ class Databases(object):
                     name = pending.get_nowait()
                 except queue.Empty:
                     return
-                outcomes[name] = self._query_one(name, sql_for_version,
-                                                 parameters)
+                outcomes[name] = self._read_one(name, reader, along)
 
         # Our first session stays open: it counts against the limit.
         workers = [threading.Thread(target=visit_databases)
@@ -102,6 +127,8 @@ class Databases(object):
         rows = []
         self.last_read = [name for name in names
                           if name not in failed and name not in dropped]
+        for rider in along:
+            rider.visited(self.last_read)
         for name in names:
             if name in dropped:
                 _log.info('database %s was dropped while we checked it', name)
@@ -123,23 +150,20 @@ class Databases(object):
             return set()
         return set(names) - set(row.name for row in existing)
 
-    def _query_one(self, name, sql_for_version, parameters):
+    def _read_one(self, name, reader, along):
         """The rows, or the reason as text."""
         try:
             if name == self.session.database:
-                return self.session.rows(
-                    sql_for_version(self.session.server_version), parameters)
+                return self._read_in(self.session, name, reader, along)
             try:
-                return self._query_in_new_session(name, sql_for_version,
-                                                  parameters)
+                return self._read_in_new_session(name, reader, along)
             except SessionLost:
                 # Once more: after a mere pg_terminate_backend() this just
                 # works; after DROP DATABASE ... WITH (FORCE) the new session
                 # waits until the drop is over and then finds no database,
                 # which _dropped() can tell -- the old one was terminated
                 # before the drop committed.
-                return self._query_in_new_session(name, sql_for_version,
-                                                  parameters)
+                return self._read_in_new_session(name, reader, along)
         except CheckError as error:
             return '%s' % error
 
@@ -147,11 +171,54 @@ class Databases(object):
         """A session of our own in database NAME; the caller closes it."""
         return Session(self.settings, self.deadline, dbname=name)
 
-    def _query_in_new_session(self, name, sql_for_version, parameters):
-        """The rows of one query in one connection, closed at once."""
+    def _read_in_new_session(self, name, reader, along):
+        """What READER reads in one connection, closed at once."""
         session = self.open_session(name)
         try:
-            return session.rows(sql_for_version(session.server_version),
-                                parameters)
+            return self._read_in(session, name, reader, along)
         finally:
             session.close()
+
+    @staticmethod
+    def _read_in(session, name, reader, along):
+        rows = reader(session)
+        for rider in along:
+            rider.read_in(session, name)
+        return rows
+
+
+def query_reader(sql_for_version, parameters=None):
+    """A reader (session -> rows) that runs one query."""
+    def read(session):
+        return session.rows(sql_for_version(session.server_version), parameters)
+    return read
+
+
+class Along(object):
+    """A reader that rides along with another in every database (see
+    Databases.read_along): .rows once visited, in database name order,
+    and .failures, (database name, reason) where it alone failed."""
+
+    def __init__(self, reader):
+        self.reader = reader
+        self.rows = None
+        self.failures = []
+        self._by_database = {}
+
+    def read_in(self, session, name):
+        try:
+            self._by_database[name] = self.reader(session)
+        except SessionLost:
+            raise  # the visit tries the database once more
+        except CheckError as error:
+            self._by_database[name] = '%s' % error
+
+    def visited(self, names):
+        """The visit is over; NAMES are the databases it could read."""
+        self.rows = []
+        for name in names:
+            outcome = self._by_database.get(name, [])
+            if isinstance(outcome, list):
+                self.rows.extend(outcome)
+            else:
+                self.failures.append((name, outcome))

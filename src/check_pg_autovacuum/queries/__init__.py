@@ -118,8 +118,13 @@ def read_log_file(server_version):
     return _load('read_log_file.sql')
 
 
+def big_tables(server_version):
+    """Tables of at least a size, by their pages (10+)."""
+    return _load('big_tables.sql')
+
+
 def bloat_estimates(server_version):
-    """Tables above a size, with their rows' width from pg_stats (10+)."""
+    """Given tables with their rows' width from pg_stats (10+)."""
     return _load('bloat_estimates.sql')
 
 
