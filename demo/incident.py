@@ -22,6 +22,13 @@ sys.path.insert(0, os.path.join(HERE, '..', 'tests'))
 from pgcluster import LOGGING_COLLECTOR, Cluster  # noqa: E402
 from scenarios import lock_table_repeatedly  # noqa: E402
 
+
+def server_version(cluster):
+    """'15.14', as its postgres --version says."""
+    output = subprocess.check_output(
+        [os.path.join(cluster.bindir, 'postgres'), '--version']).decode()
+    return output.split(')')[-1].split()[0]
+
 THRESHOLDS = ['--idle-warning', '5s', '--idle-critical', '10s',
               '--horizon-warning', '5s', '--horizon-critical', '10s',
               '--vacuum-warning', '5s', '--vacuum-critical', '10s',
@@ -68,8 +75,10 @@ def write_repeatedly(cluster, seconds):
 def main(plugin):
     cluster = Cluster(settings=LOGGING_COLLECTOR)
     state_file = os.path.join(cluster.base, 'check-state.json')
-    say('A throwaway PostgreSQL in %s, port %d, with logging_collector on'
-        % (cluster.base, cluster.port))
+    say('A throwaway PostgreSQL %s (%s) in %s, port %d, with '
+        'logging_collector on' % (
+            server_version(cluster),
+            cluster.bindir, cluster.base, cluster.port))
     cluster.start()
     try:
         cluster.execute('CREATE DATABASE "abc-hans"')

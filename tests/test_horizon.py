@@ -262,7 +262,7 @@ def test_sql_with_vvv(plugin):
 
 def test_skip_leaves_the_rest(plugin):
     result = plugin('--skip',
-                    'vacuum,analyze,horizon,wraparound,cancels,workers')
+                    'vacuum,analyze,horizon,wraparound,cancels,workers,bloat')
     assert result.returncode == 0, result
     assert result.stdout == (
         'AUTOVACUUM OK - no session idle in transaction|'

@@ -113,7 +113,7 @@ def test_non_ascii_names_print_into_a_pipe_without_locale(plugin, cluster):
     with database(cluster, name):
         with idle_in_transaction(cluster, dbname=name,
                                  last_query="SELECT 'Grüße 🥐'") as pid:
-            result = plugin('-v', env={'LANG': 'C', 'LC_ALL': 'C'})
+            result = plugin('-v', '--only', 'idle', env={'LANG': 'C', 'LC_ALL': 'C'})
     assert result.returncode == 0, result
     assert '(pid %d, db %s)' % (pid, name) in result.stdout.splitlines()[0]
     assert "last query: SELECT 'Grüße 🥐'" in result.stdout
