@@ -28,17 +28,29 @@ WITH settings AS (
      WHERE d.datname = current_database()
 ),
 tables AS (
-    SELECT coalesce(owner_ns.nspname, s.schemaname) AS schemaname,
-           coalesce(owner.relname, s.relname) AS relname,
+    SELECT coalesce(owner_ns.nspname, n.nspname) AS schemaname,
+           coalesce(owner.relname, c.relname) AS relname,
            c.oid AS relid, c.relisshared AS shared,
-           c.relkind = 't' AS is_toast, s.n_live_tup, s.n_dead_tup,
-           s.n_tup_upd + s.n_tup_del AS updated_or_deleted,
-           NULL::bigint AS n_ins_since_vacuum, s.n_mod_since_analyze,
+           c.relkind = 't' AS is_toast,
+           pg_stat_get_live_tuples(c.oid) AS n_live_tup, s.n_dead_tup,
+           pg_stat_get_tuples_updated(c.oid) + pg_stat_get_tuples_deleted(c.oid)
+             AS updated_or_deleted,
+           s.n_ins_since_vacuum, s.n_mod_since_analyze,
            greatest(c.reltuples, 0) AS reltuples,
-           s.last_autovacuum, s.last_vacuum, s.last_autoanalyze, s.last_analyze,
+           pg_stat_get_last_autovacuum_time(c.oid) AS last_autovacuum,
+           pg_stat_get_last_vacuum_time(c.oid) AS last_vacuum,
+           pg_stat_get_last_autoanalyze_time(c.oid) AS last_autoanalyze,
+           pg_stat_get_last_analyze_time(c.oid) AS last_analyze,
            o.*
-      FROM pg_stat_all_tables s
-      JOIN pg_class c ON c.oid = s.relid
+      FROM pg_class c
+      JOIN pg_namespace n ON n.oid = c.relnamespace
+     CROSS JOIN LATERAL (
+           -- The counters pg_stat_all_tables is built on, read directly:
+           -- the view also sums index scans over pg_index for every
+           -- table, which we never read.
+           SELECT pg_stat_get_dead_tuples(c.oid) AS n_dead_tup,
+                  NULL::bigint AS n_ins_since_vacuum,
+                  pg_stat_get_mod_since_analyze(c.oid) AS n_mod_since_analyze) AS s
       LEFT JOIN pg_class owner ON c.relkind = 't' AND owner.reltoastrelid = c.oid
       LEFT JOIN pg_namespace owner_ns ON owner_ns.oid = owner.relnamespace
      CROSS JOIN LATERAL (
@@ -59,15 +71,16 @@ tables AS (
            -- churn bloats pg_attribute, a logical slot holds them back);
            -- partitioned parents have no storage.  Shared catalogs show in
            -- every database: the caller keeps one of each.
-     WHERE (c.relkind IN ('r', 'm') OR owner.relkind IN ('r', 'm'))
+     WHERE c.relkind IN ('r', 'm', 't')
+       AND (c.relkind IN ('r', 'm') OR owner.relkind IN ('r', 'm'))
        AND c.relpersistence <> 't'  -- autovacuum never visits temp tables
        -- Every trigger is >= 0: without any change or reloption, a table
        -- can be skipped before the costly part.
        AND (s.n_dead_tup > 0 OR s.n_mod_since_analyze > 0
             OR r.reloptions IS NOT NULL)
        AND (%(exclude_tables)s::text IS NULL
-            OR current_database() || '.' || coalesce(owner_ns.nspname, s.schemaname)
-               || '.' || coalesce(owner.relname, s.relname) !~ %(exclude_tables)s)
+            OR current_database() || '.' || coalesce(owner_ns.nspname, n.nspname)
+               || '.' || coalesce(owner.relname, c.relname) !~ %(exclude_tables)s)
 ),
 triggers AS (
     SELECT t.*,
