@@ -152,7 +152,10 @@ def libpq_message(error):
     lines = [line.strip() for line in message.splitlines() if line.strip()]
     if not lines:  # older psycopg2 drops a message it cannot decode
         return 'no readable message from libpq (%s)' % error.__class__.__name__
-    return lines[0].replace('FATAL:  ', '')
+    first = lines[0].replace('FATAL:  ', '')
+    # libpq before 14 (psycopg2-binary 2.8 brings one) prefixes the reason
+    # with what our own message already says.
+    return first.replace('could not connect to server: ', '', 1)
 
 
 class Session(object):
