@@ -86,13 +86,18 @@ def server_side(cluster, command, env):
     return len(durations), sum(durations)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__)
+def scale_arguments(description, databases, tables, runs):
+    """The options every benchmark here takes, with its own defaults."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument('--plugin', required=True)
-    parser.add_argument('--databases', type=int, default=50)
-    parser.add_argument('--tables', type=int, default=2000)
-    parser.add_argument('--runs', type=int, default=7)
-    args = parser.parse_args()
+    parser.add_argument('--databases', type=int, default=databases)
+    parser.add_argument('--tables', type=int, default=tables)
+    parser.add_argument('--runs', type=int, default=runs)
+    return parser.parse_args()
+
+
+def main():
+    args = scale_arguments(__doc__, databases=50, tables=2000, runs=7)
     plugin = os.path.abspath(args.plugin)
     # Every statement's duration goes to the server log, with its
     # application name: that is how queries and server time are counted.

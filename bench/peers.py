@@ -18,7 +18,6 @@ this script installs with apt-get when it runs as root and finds none.
 """
 from __future__ import print_function
 
-import argparse
 import os
 import shutil
 import subprocess
@@ -29,7 +28,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'tests'))
 sys.path.insert(0, HERE)
 
-from bench import build, median  # noqa: E402
+from bench import build, median, scale_arguments  # noqa: E402
 from pgcluster import Cluster, find_client  # noqa: E402
 
 PACKAGES = ['check-postgres', 'libdbd-pg-perl']
@@ -93,12 +92,7 @@ def time_once(commands, env):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument('--plugin', required=True)
-    parser.add_argument('--databases', type=int, default=20)
-    parser.add_argument('--tables', type=int, default=500)
-    parser.add_argument('--runs', type=int, default=11)
-    args = parser.parse_args()
+    args = scale_arguments(__doc__, databases=20, tables=500, runs=11)
     program = check_postgres()
     psql = find_client('psql')
     if not psql:
