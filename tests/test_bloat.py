@@ -207,6 +207,61 @@ def test_a_role_that_cannot_read_the_statistics_says_so(plugin, cluster, db):
     assert figure(measured, db, 'private')[1] == 'confirmed by pgstattuple_approx'
 
 
+def test_a_toast_table_is_measured_never_estimated(plugin, cluster, db):
+    # Values stored out of line and uncompressed, each rewritten twice
+    # with autovacuum off: the TOAST table holds three versions of every
+    # chunk until VACUUM makes two of them free space.  The heap keeps
+    # only pointers and stays below --bloat-min-size.
+    cluster.execute('CREATE TABLE docs (id int, body text) WITH '
+                    '(autovacuum_enabled = false, '
+                    'toast.autovacuum_enabled = false); '
+                    'ALTER TABLE docs ALTER body SET STORAGE EXTERNAL',
+                    dbname=db)
+    cluster.execute("INSERT INTO docs SELECT g, (SELECT string_agg("
+                    "md5(g::text || i::text), '') FROM generate_series(1, 100) "
+                    "i) FROM generate_series(1, 3000) g", dbname=db)
+    for _ in range(2):
+        cluster.execute("UPDATE docs SET body = body || 'x'", dbname=db)
+    cluster.execute('VACUUM ANALYZE docs', dbname=db)
+    toast = cluster.execute("SELECT reltoastrelid::regclass::text FROM pg_class "
+                            "WHERE relname = 'docs'", dbname=db)[0][0]
+    measurable = has_pgstattuple(cluster, db)
+    truth = measurable and true_percent(cluster, db, toast, updates=2)
+    cluster.execute('DROP EXTENSION IF EXISTS pgstattuple', dbname=db)
+
+    too_old = cluster.server_version_num() < 140000
+
+    def not_known(result, why_not):
+        assert result.returncode == 0, result
+        assert result.stdout.startswith(
+            'AUTOVACUUM OK - no table known to be bloated (1 table not known, '
+            '-v says why)|'), result.stdout
+        assert re.search(r'\n%s\.public\.docs \(TOAST\) [\d.]+ MB: bloat not '
+                         r'known: a TOAST table, of which ANALYZE keeps no '
+                         r'statistics; not measured either: %s\n'
+                         % (re.escape(db), re.escape(why_not)),
+                         result.stdout), result.stdout
+
+    refused = 'pgstattuple_approx measures TOAST tables from PostgreSQL 14 on'
+    not_known(bloat_check(plugin, db), refused if too_old else
+              'pgstattuple is not installed in %s' % db)
+    if not measurable:
+        pytest.skip('no pgstattuple in this server: not measured')
+    cluster.execute('CREATE EXTENSION pgstattuple', dbname=db)
+    measured = bloat_check(plugin, db)
+    if too_old:
+        not_known(measured, refused)
+        return
+    assert measured.returncode == 1, measured  # 50% < ~70% < 80%
+    assert re.match(r'AUTOVACUUM WARNING - 1 table bloated, worst '
+                    r'%s\.public\.docs \(TOAST\) \([\d.]+ MB, [\d.]+%% wasted, '
+                    r'confirmed\)\|' % re.escape(db), measured.stdout), \
+        measured.stdout
+    percent, how = figure(measured, db, re.escape('docs (TOAST)'))
+    assert how == 'confirmed by pgstattuple_approx', how
+    assert abs(percent - truth) <= CONFIRMED_TOLERANCE, (percent, truth)
+
+
 def test_small_tables_are_never_reported(plugin, cluster, db):
     bloated_table(cluster, db, 'narrow', 'narrow', updates=3)
     result = plugin('--only', 'bloat', '--databases', '^%s$' % re.escape(db))

@@ -15,10 +15,10 @@ Two witnesses:
   null_frac of each column, the row header and null bitmap, alignment),
   packed into pages as a rewrite would (fillfactor), against the pages it
   has.  Cheap, and only as good as the statistics: it is "not known" rather
-  than a number when there are none, when pg_stats does not show them to
-  our role (it shows only columns the role may SELECT, which pg_monitor
-  does not grant), or when more rows changed since the last analyze than
-  the table holds;
+  than a number when there are none (never for a TOAST table), when
+  pg_stats does not show them to our role (it shows only columns the role
+  may SELECT, which pg_monitor does not grant), or when more rows changed
+  since the last analyze than the table holds;
 - pgstattuple_approx, where the pgstattuple extension is installed and we
   may call it (pg_stat_scan_tables, a member of pg_monitor): it reads the
   pages that are not all-visible and takes the free space of the others
@@ -42,6 +42,9 @@ ITEM_POINTER = 4  # sizeof(ItemIdData), one per row
 ROW_HEADER = 23  # offsetof(HeapTupleHeaderData, t_bits)
 MAXALIGN = 8
 MAX_CONFIRMED = 5  # tables measured by pgstattuple_approx in one run
+# pgstattuple_approx refuses a TOAST table before 14 ("is not a table or
+# materialized view"), tried on 10 to 13.
+TOAST_MEASURED_FROM = 140000
 
 
 class TableBloat(object):
@@ -55,6 +58,7 @@ class TableBloat(object):
         self.schema = row.schema
         self.table_name = row.table_name
         self.oid = row.oid
+        self.is_toast = row.is_toast
         self.size = size
         self.share = share
         self.compact = compact
@@ -90,6 +94,8 @@ def _aligned(length):
 
 def untrusted(row):
     """Why the statistics of ROW cannot give its rows' width, or None."""
+    if row.is_toast:
+        return 'a TOAST table, of which ANALYZE keeps no statistics'
     if row.columns_visible < row.columns:
         return 'its statistics are not visible to this role (pg_stats ' \
             'shows only columns it may SELECT)'
@@ -139,10 +145,12 @@ class Bloat(nagiosplugin.Resource):
         where there are none."""
         big = session.rows(queries.big_tables(session.server_version),
                            {'min_size': self.min_size})
-        if not big:
-            return []
+        toast = [table for table in big if table.is_toast]
+        heaps = [table.oid for table in big if not table.is_toast]
+        if not heaps:
+            return toast
         return session.rows(queries.bloat_estimates(session.server_version),
-                            {'oids': [table.oid for table in big]})
+                            {'oids': heaps}) + toast
 
     def probe(self):
         if self.estimates.rows is None:  # no other finding visited them all
@@ -179,6 +187,12 @@ class Bloat(nagiosplugin.Resource):
         then those not known, biggest first."""
         bloated = sorted(self.worst(), key=lambda t: -t.wasted)
         unknown = sorted(self.not_known(), key=lambda t: -t.size)
+        if self.databases.session.server_version < TOAST_MEASURED_FROM:
+            for table in unknown:
+                if table.is_toast:
+                    table.confirm_note = ('pgstattuple_approx measures TOAST '
+                                          'tables from PostgreSQL 14 on')
+            unknown = [table for table in unknown if not table.is_toast]
         return (bloated + unknown)[:MAX_CONFIRMED]
 
     def _confirm(self, candidates):

@@ -6,6 +6,7 @@ SELECT current_database() AS database,
        n.nspname AS schema,
        c.relname AS table_name,
        c.oid::bigint AS oid,
+       false AS is_toast,
        c.relpages::bigint AS pages,
        c.reltuples::float8 AS live_rows,
        coalesce((SELECT option_value FROM pg_options_to_table(c.reloptions)
