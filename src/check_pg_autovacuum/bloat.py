@@ -141,16 +141,18 @@ class Bloat(nagiosplugin.Resource):
         self.estimates = databases.read_along(self._read_estimates)
 
     def _read_estimates(self, session):
-        """The statistics of this database's big tables; one cheap query
-        where there are none."""
+        """The statistics of this database's big tables, and the names of
+        its big TOAST tables; one cheap query where there are none."""
         big = session.rows(queries.big_tables(session.server_version),
                            {'min_size': self.min_size})
-        toast = [table for table in big if table.is_toast]
-        heaps = [table.oid for table in big if not table.is_toast]
-        if not heaps:
-            return toast
-        return session.rows(queries.bloat_estimates(session.server_version),
-                            {'oids': heaps}) + toast
+        rows = []
+        for is_toast, query in ((False, queries.bloat_estimates),
+                                (True, queries.toast_tables)):
+            oids = [table.oid for table in big if table.is_toast == is_toast]
+            if oids:
+                rows += session.rows(query(session.server_version),
+                                     {'oids': oids})
+        return rows
 
     def probe(self):
         if self.estimates.rows is None:  # no other finding visited them all

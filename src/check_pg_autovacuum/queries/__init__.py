@@ -119,13 +119,18 @@ def read_log_file(server_version):
 
 
 def big_tables(server_version):
-    """Tables of at least a size, by their pages (10+)."""
+    """Tables and TOAST tables of at least a size, by their pages (10+)."""
     return _load('big_tables.sql')
 
 
 def bloat_estimates(server_version):
     """Given tables with their rows' width from pg_stats (10+)."""
     return _load('bloat_estimates.sql')
+
+
+def toast_tables(server_version):
+    """Given TOAST tables under their owners' names (10+)."""
+    return _load('toast_tables.sql')
 
 
 def pgstattuple_schema(server_version):

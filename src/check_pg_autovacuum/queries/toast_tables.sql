@@ -1,0 +1,16 @@
+-- The TOAST tables %(oids)s (from big_tables), under their owner's name with
+-- " (TOAST)", as the vacuum finding shows them.  ANALYZE keeps no
+-- statistics of a TOAST table: there is nothing to estimate from, only
+-- pgstattuple_approx can tell.
+SELECT current_database() AS database,
+       owner_ns.nspname AS schema,
+       owner.relname || ' (TOAST)' AS table_name,
+       c.oid::bigint AS oid,
+       true AS is_toast,
+       c.relpages::bigint AS pages,
+       current_setting('block_size')::int AS block_size
+FROM pg_class c
+JOIN pg_class owner ON owner.reltoastrelid = c.oid
+JOIN pg_namespace owner_ns ON owner_ns.oid = owner.relnamespace
+WHERE c.oid = ANY (%(oids)s::oid[])
+  AND owner.relkind IN ('r', 'm')
