@@ -9,8 +9,10 @@ database.  check_postgres does that with three actions -- txn_idle (once:
 pg_stat_activity is the cluster's) and last_autovacuum and last_autoanalyze
 over all databases (--dbname a,b,...) -- each a perl process that runs its
 queries through psql; we do it with --only idle,vacuum,analyze, and also
-show our full check.  Runs are interleaved, so that a slow moment of the
-machine hurts both sides alike.
+show our full check.  Two floors show what no Python check can go below
+here: the interpreter starting, and the interpreter importing psycopg2 and
+opening a session in each database for a mere SELECT 1 (floor.py).  Runs
+are interleaved, so that a slow moment of the machine hurts all alike.
 
 check_postgres is Bucardo's (github.com/bucardo/check_postgres), taken at
 run time from the Debian package check-postgres (with perl's DBD::Pg), which
@@ -52,6 +54,16 @@ def check_postgres():
         sys.exit('bench/peers: no check_postgres (apt-get install %s, or put '
                  'check_postgres.pl on PATH)' % ' '.join(PACKAGES))
     return found
+
+
+# Our check's sessions beside its first one, at its --max-connections 4.
+FLOOR_SESSIONS = 3
+
+
+def psycopg2_directory():
+    """Where the plugin's psycopg2 is (this runs with the same eggs)."""
+    import psycopg2
+    return os.path.dirname(os.path.dirname(os.path.abspath(psycopg2.__file__)))
 
 
 def build_incident(cluster):
@@ -98,6 +110,7 @@ def main():
     if not psql:
         sys.exit('bench/peers: check_postgres needs psql, and there is none')
     plugin = os.path.abspath(args.plugin)
+    python = open(plugin).readline()[2:].strip()  # the plugin's interpreter
     cluster = Cluster()
     print('building the incident database and %d databases x %d tables ...'
           % (args.databases, args.tables))
@@ -120,13 +133,21 @@ def main():
             ('check_pg_autovacuum --only idle,vacuum,analyze',
              [[plugin, '--only', 'idle,vacuum,analyze']]),
             ('check_pg_autovacuum, full check', [[plugin]]),
+            # What no Python check can go below (see floor.py):
+            ('floor: the interpreter starting, nothing imported',
+             [[python, '-c', 'pass']]),
+            ('floor: the interpreter, psycopg2, SELECT 1 in each database, '
+             '%d at a time' % FLOOR_SESSIONS,
+             [[python, os.path.join(HERE, 'floor.py'), psycopg2_directory(),
+               str(FLOOR_SESSIONS)] + databases]),
         ]
         print('\nwhat each says (it must have done the work, not failed):')
         for label, commands in contenders:
             for command in commands:
                 done = subprocess.run(command, env=env, stdout=subprocess.PIPE,
                                       stderr=subprocess.STDOUT)
-                print('  %s' % done.stdout.decode().splitlines()[0][:110])
+                said = done.stdout.decode().splitlines() or ['(nothing)']
+                print('  %s' % said[0][:110])
         timings = dict((label, []) for label, _ in contenders)
         for _ in range(args.runs):
             for label, commands in contenders:
