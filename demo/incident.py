@@ -11,6 +11,7 @@ Usage: bin/py demo/incident.py bin/check_pg_autovacuum
 from __future__ import print_function
 
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -24,10 +25,12 @@ from scenarios import lock_table_repeatedly  # noqa: E402
 
 
 def server_version(cluster):
-    """'15.14', as its postgres --version says."""
+    """'15.14', as its postgres --version says ("postgres (PostgreSQL)
+    15.14", or with the packager's words after it)."""
     output = subprocess.check_output(
         [os.path.join(cluster.bindir, 'postgres'), '--version']).decode()
-    return output.split(')')[-1].split()[0]
+    found = re.search(r'\(PostgreSQL\) (\S+)', output)
+    return found.group(1) if found else output.strip()
 
 THRESHOLDS = ['--idle-warning', '5s', '--idle-critical', '10s',
               '--horizon-warning', '5s', '--horizon-critical', '10s',
