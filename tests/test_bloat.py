@@ -97,6 +97,20 @@ def figure(result, db, table):
     return float(match.group(1)), match.group(2)
 
 
+def assert_not_known(result, db, table, reason, why_not):
+    """RESULT is OK with TABLE the one table whose bloat is not known, for
+    REASON, and not measured either, for WHY_NOT."""
+    assert result.returncode == 0, result
+    assert result.stdout.startswith(
+        'AUTOVACUUM OK - no table known to be bloated (1 table not known, -v '
+        'says why)|'), result.stdout
+    assert re.search(r'\n%s\.public\.%s [\d.]+ MB: bloat not known: %s; not '
+                     r'measured either: %s\n'
+                     % tuple(re.escape(part) for part in (db, table, reason,
+                                                          why_not)),
+                     result.stdout), result.stdout
+
+
 @pytest.mark.parametrize('shape', sorted(SHAPES))
 def test_the_estimate_and_the_measurement_match_pgstattuple(
         plugin, cluster, db, shape):
@@ -176,14 +190,8 @@ def test_a_table_without_statistics_is_not_known_not_a_number(
                     "'unanalyzed'::regclass", dbname=db)
     cluster.execute('DROP EXTENSION IF EXISTS pgstattuple', dbname=db)
     result = bloat_check(plugin, db)
-    assert result.returncode == 0, result
-    assert result.stdout.startswith(
-        'AUTOVACUUM OK - no table known to be bloated (1 table not known, -v '
-        'says why)|'), result.stdout
-    assert re.search(r'\n%s\.public\.unanalyzed [\d.]+ MB: bloat not known: '
-                     r'never analyzed; not measured either: pgstattuple is not '
-                     r'installed in %s\n' % (re.escape(db), re.escape(db)),
-                     result.stdout), result.stdout
+    assert_not_known(result, db, 'unanalyzed', 'never analyzed',
+                     'pgstattuple is not installed in %s' % db)
     assert 'bloat_max=0%' in result.stdout
 
 
@@ -232,15 +240,8 @@ def test_a_toast_table_is_measured_never_estimated(plugin, cluster, db):
     too_old = cluster.server_version_num() < 140000
 
     def not_known(result, why_not):
-        assert result.returncode == 0, result
-        assert result.stdout.startswith(
-            'AUTOVACUUM OK - no table known to be bloated (1 table not known, '
-            '-v says why)|'), result.stdout
-        assert re.search(r'\n%s\.public\.docs \(TOAST\) [\d.]+ MB: bloat not '
-                         r'known: a TOAST table, of which ANALYZE keeps no '
-                         r'statistics; not measured either: %s\n'
-                         % (re.escape(db), re.escape(why_not)),
-                         result.stdout), result.stdout
+        assert_not_known(result, db, 'docs (TOAST)', 'a TOAST table, of which '
+                         'ANALYZE keeps no statistics', why_not)
 
     refused = 'pgstattuple_approx measures TOAST tables from PostgreSQL 14 on'
     not_known(bloat_check(plugin, db), refused if too_old else
