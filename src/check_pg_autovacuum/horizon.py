@@ -67,9 +67,12 @@ class HorizonHolders(nagiosplugin.Resource):
         self.holders = [Holder(row, self._seconds(row))
                         for row in rows if row.holding]
         if self.holders:
-            self.oldest = max(self.holders, key=lambda h: h.seconds)
-            self.most_transactions = max(self.holders,
-                                         key=lambda h: h.xid_age or 0)
+            # Of two holders as old, a transaction ID is the cause: a snapshot
+            # taken while it runs has that ID as its xmin.
+            self.oldest = max(self.holders,
+                              key=lambda h: (h.seconds, h.holds_xid))
+            self.most_transactions = max(
+                self.holders, key=lambda h: (h.xid_age or 0, h.holds_xid))
         if self.oldest is not None and self.statistics is not None:
             self._tables_behind(self.oldest)
         return [
@@ -140,8 +143,9 @@ def describe_holder(holder):
     if holder.kind == 'prepared transaction':
         return "prepared transaction '%s' (%s) open %s" % (
             holder.holder, holder.database, format_duration(holder.seconds))
-    return '%s %s (%s transactions old, the same xmin for %s)' % (
-        holder.kind, holder.holder, words.count(holder.xid_age or 0),
+    return '%s %s (%s old, the same xmin for %s)' % (
+        holder.kind, holder.holder,
+        words.counted(holder.xid_age or 0, 'transaction'),
         format_duration(holder.seconds))
 
 
@@ -168,8 +172,9 @@ class HorizonContext(FindingContext):
 
     def detail_lines(self, metric):
         resource = metric.resource
-        lines = ['holds back vacuum: %s, xmin %s transactions old%s' % (
-            describe_holder(h), words.exact(h.xid_age or 0),
+        lines = ['holds back vacuum: %s, xmin %s old%s' % (
+            describe_holder(h),
+            words.counted(h.xid_age or 0, 'transaction', words.exact),
             '; last query: %s' % words.one_line(h.last_query)
             if h.last_query else '') for h in resource.holders]
         lines += ['autovacuum ineffective: %s still has %s dead rows although '
@@ -200,8 +205,9 @@ class HorizonXidContext(FindingContext):
             self.critical.match(metric.value)
         if holder is None or within:
             return None  # the time finding words the holders
-        return '%s holds back vacuum by %s transactions' % (
-            describe_holder(holder), words.count(holder.xid_age or 0))
+        return '%s holds back vacuum by %s' % (
+            describe_holder(holder),
+            words.counted(holder.xid_age or 0, 'transaction'))
 
     hint = HorizonContext.hint
 
@@ -221,7 +227,8 @@ class StaleSlotsContext(AnyFoundContext):
         return '%s hold%s back vacuum (%s)' % (
             words.plural(len(slots), 'inactive replication slot'),
             's' if len(slots) == 1 else '',
-            ', '.join('%s, %s transactions' % (s.holder, words.count(s.xid_age or 0))
+            ', '.join('%s, %s' % (s.holder,
+                                  words.counted(s.xid_age or 0, 'transaction'))
                       for s in slots[:3]))
 
     hint = ('what to do: drop a replication slot nobody uses any more: '

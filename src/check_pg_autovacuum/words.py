@@ -20,6 +20,12 @@ def count(number):
     return '%d' % number
 
 
+def counted(number, noun, figure=count):
+    """NUMBER as FIGURE writes it, with NOUN: 1 -> '1 transaction',
+    12345 -> '12k transactions'."""
+    return '%s %s%s' % (figure(number), noun, '' if int(number) == 1 else 's')
+
+
 def perfdata_number(number):
     """Two decimals at most, and no '.0': Python 2 and 3 print it alike."""
     rounded = round(float(number), 2)

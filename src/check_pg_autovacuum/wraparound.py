@@ -71,8 +71,8 @@ def driven_by_multixacts(age):
 def driving_ids(age):
     """'250M transaction IDs' or '80M multixacts': what the share is of."""
     if driven_by_multixacts(age):
-        return '%s multixacts' % words.count(age.multixact_age)
-    return '%s transaction IDs' % words.count(age.xid_age)
+        return words.counted(age.multixact_age, 'multixact')
+    return words.counted(age.xid_age, 'transaction ID')
 
 
 class WraparoundContext(FindingContext):
@@ -117,11 +117,13 @@ class WraparoundContext(FindingContext):
                     % age.database] if age.database not in \
                 resource.databases.names() else []
         if driven_by_multixacts(age):
-            return ['  %s.%s.%s: relminmxid %s multixacts old' % (
-                t.database, t.schema, t.table_name, words.exact(t.multixact_age))
+            return ['  %s.%s.%s: relminmxid %s old' % (
+                t.database, t.schema, t.table_name,
+                words.counted(t.multixact_age, 'multixact', words.exact))
                 for t in tables]
-        return ['  %s.%s.%s: relfrozenxid %s transactions old' % (
-            t.database, t.schema, t.table_name, words.exact(t.xid_age))
+        return ['  %s.%s.%s: relfrozenxid %s old' % (
+            t.database, t.schema, t.table_name,
+            words.counted(t.xid_age, 'transaction', words.exact))
             for t in tables]
 
     hint = ('what to do: VACUUM (FREEZE, VERBOSE) the oldest tables of that '
