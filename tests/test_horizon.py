@@ -37,9 +37,9 @@ def test_a_session_idle_in_transaction_holds_the_horizon(plugin, cluster):
     assert result.returncode == 1, result
     lines = result.stdout.splitlines()
     assert re.match(r'AUTOVACUUM WARNING - pid %d \(abc-hans, app zodb-app\) idle '
-                    r'in transaction 1s holds back vacuum$' % pid, lines[0].split('|')[0]), lines
+                    r'in transaction [12]s holds back vacuum$' % pid, lines[0].split('|')[0]), lines
     assert re.match(r'holds back vacuum: pid %d \(abc-hans, app zodb-app\) idle in '
-                    r'transaction 1s, xmin \d+ transactions? old; last query: '
+                    r'transaction [12]s, xmin \d+ transactions? old; last query: '
                     r'SELECT txid_current\(\)$' % pid, lines[1]), lines
 
 
@@ -56,7 +56,7 @@ def test_a_long_query_holds_the_horizon(plugin, cluster):
         sleeper.close()
     assert result.returncode == 1, result
     assert re.match(r'AUTOVACUUM WARNING - pid \d+ \(postgres, app report\) active '
-                    r'1s holds back vacuum\|', result.stdout), result.stdout
+                    r'[12]s holds back vacuum\|', result.stdout), result.stdout
 
 
 def test_a_forgotten_prepared_transaction_holds_the_horizon(plugin, cluster):
@@ -73,9 +73,9 @@ def test_a_forgotten_prepared_transaction_holds_the_horizon(plugin, cluster):
         conn.close()
     assert result.returncode == 1, result
     lines = result.stdout.splitlines()
-    assert lines[0].split('|')[0] == (
-        "AUTOVACUUM WARNING - prepared transaction 'forgotten' (postgres) open 1s "
-        "holds back vacuum")
+    assert re.match(r"AUTOVACUUM WARNING - prepared transaction 'forgotten' "
+                    r"\(postgres\) open [12]s holds back vacuum$",
+                    lines[0].split('|')[0]), lines
     assert lines[2] == (
         'what to do: end the holder (pg_terminate_backend(pid), COMMIT or '
         'ROLLBACK PREPARED, pg_drop_replication_slot) and fix the application; '
