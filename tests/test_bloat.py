@@ -88,11 +88,15 @@ def bloat_check(plugin, db, *args, **kwargs):
                   '--databases', '^%s$' % re.escape(db), *args, **kwargs)
 
 
+# What the memory adds to a table's -v line from the second run on.
+WITNESS = r'(; size per row [\d.]+x the least seen \(\w+ ago\))?'
+
+
 def figure(result, db, table):
     """(percent, how) from the -v line of TABLE."""
     match = re.search(r'\n%s\.public\.%s [\d.]+ [kMG]B, ([\d.]+)%% free or dead '
-                      r'\(would be ~[\d.]+ [kMG]?B after a rewrite\), (.*)'
-                      % (re.escape(db), table), result.stdout)
+                      r'\(would be ~[\d.]+ [kMG]?B after a rewrite\), (.*?)%s\n'
+                      % (re.escape(db), table, WITNESS), result.stdout)
     assert match, result.stdout
     return float(match.group(1)), match.group(2)
 
@@ -105,9 +109,9 @@ def assert_not_known(result, db, table, reason, why_not):
         'AUTOVACUUM OK - no table known to be bloated (1 table not known, -v '
         'says why)|'), result.stdout
     assert re.search(r'\n%s\.public\.%s [\d.]+ MB: bloat not known: %s; not '
-                     r'measured either: %s\n'
-                     % tuple(re.escape(part) for part in (db, table, reason,
-                                                          why_not)),
+                     r'measured either: %s%s\n'
+                     % (tuple(re.escape(part) for part in (db, table, reason,
+                                                           why_not)) + (WITNESS,)),
                      result.stdout), result.stdout
 
 
@@ -261,6 +265,33 @@ def test_a_toast_table_is_measured_never_estimated(plugin, cluster, db):
     percent, how = figure(measured, db, re.escape('docs (TOAST)'))
     assert how == 'confirmed by pgstattuple_approx', how
     assert abs(percent - truth) <= CONFIRMED_TOLERANCE, (percent, truth)
+
+
+def test_the_memory_tells_a_table_that_grew_while_its_rows_did_not(
+        plugin, cluster, db):
+    # Never analyzed: no estimate, and no pgstattuple to measure it.  Only
+    # the memory can tell that its size per row tripled -- and a rewrite
+    # (a new file) begins afresh.
+    cluster.execute('DROP EXTENSION IF EXISTS pgstattuple', dbname=db)
+    columns, rows, update = SHAPES['narrow']
+    cluster.execute('CREATE TABLE grown %s WITH (autovacuum_enabled = false); '
+                    'INSERT INTO grown %s' % (columns, rows), dbname=db)
+    cluster.execute('VACUUM grown', dbname=db)  # counts its pages and rows
+    why = ('never analyzed', 'pgstattuple is not installed in %s' % db)
+
+    def witness(result):
+        assert_not_known(result, db, 'grown', *why)
+        found = re.search(r'size per row ([\d.]+)x the least seen', result.stdout)
+        return found and float(found.group(1))
+
+    assert witness(bloat_check(plugin, db)) is None  # the first look
+    for _ in range(2):
+        cluster.execute(update.format(t='grown'), dbname=db)
+    cluster.execute('VACUUM grown', dbname=db)
+    grown = witness(bloat_check(plugin, db))
+    assert 2.8 <= grown <= 3.2, grown
+    cluster.execute('VACUUM FULL grown', dbname=db)
+    assert witness(bloat_check(plugin, db)) is None
 
 
 def test_small_tables_are_never_reported(plugin, cluster, db):

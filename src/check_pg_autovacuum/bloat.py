@@ -24,6 +24,13 @@ Two witnesses:
   pages that are not all-visible and takes the free space of the others
   from the free space map.  It confirms the worst few tables, or measures
   those the estimate could not, within half the time left.
+
+And, beside them, what the memory between runs saw: a table's size per row
+(pg_class: pages over rows, as the last VACUUM or ANALYZE counted both) now
+against the least seen for the same file.  Not a share of anything -- rows
+may have grown wider -- so it judges nothing, but tells a table that grew
+while its rows did not from one that was always this size, also where
+neither witness above can tell.
 """
 from __future__ import division, unicode_literals
 
@@ -42,6 +49,7 @@ ITEM_POINTER = 4  # sizeof(ItemIdData), one per row
 ROW_HEADER = 23  # offsetof(HeapTupleHeaderData, t_bits)
 MAXALIGN = 8
 MAX_CONFIRMED = 5  # tables measured by pgstattuple_approx in one run
+MAX_REMEMBERED = 10000  # tables whose size per row the memory keeps, biggest
 # pgstattuple_approx refuses a TOAST table before 14 ("is not a table or
 # materialized view"), tried on 10 to 13.
 TOAST_MEASURED_FROM = 140000
@@ -65,6 +73,10 @@ class TableBloat(object):
         self.reason = reason
         self.confirmed = False
         self.confirm_note = None  # why pgstattuple_approx could not tell
+        self.per_row = row.pages * row.block_size / row.live_rows \
+            if row.live_rows > 0 and row.pages > 0 else None
+        self.growth = None  # per_row over the least the memory saw
+        self.least_seconds = None  # how long ago it saw the least
 
     @property
     def name(self):
@@ -130,11 +142,12 @@ class Bloat(nagiosplugin.Resource):
     """Tables of at least MIN_SIZE bytes and the share of them wasted;
     BLOATED (a Range) is what the count of bloated tables counts."""
 
-    def __init__(self, databases, deadline, min_size, bloated):
+    def __init__(self, databases, deadline, min_size, bloated, memory=None):
         self.databases = databases
         self.deadline = deadline
         self.min_size = min_size
         self.bloated = bloated
+        self.memory = memory
         self.tables = []
         # With the tables' own visit of every database when there is one:
         # no connection more.
@@ -162,6 +175,8 @@ class Bloat(nagiosplugin.Resource):
             rows = self.estimates.rows
             self.databases.unreadable.extend(self.estimates.failures)
         self.tables = [estimate(row) for row in rows]
+        if self.memory is not None:
+            self._remember_sizes_per_row(rows)
         self._confirm(self._candidates())
         self.tables.sort(key=lambda t: (t.share is None, -t.wasted, t.name))
         bloated = self.worst()
@@ -196,6 +211,21 @@ class Bloat(nagiosplugin.Resource):
                                           'tables from PostgreSQL 14 on')
             unknown = [table for table in unknown if not table.is_toast]
         return (bloated + unknown)[:MAX_CONFIRMED]
+
+    def _remember_sizes_per_row(self, rows):
+        """Each table's size per row against the least seen: the same file
+        only (a rewrite begins afresh), in the same database."""
+        pairs = sorted(zip(self.tables, rows), key=lambda pair: -pair[0].size)
+        for table, row in pairs[:MAX_REMEMBERED]:
+            if table.per_row is None:
+                continue
+            scope = self.memory.scope('sizes per row %s' % row.database,
+                                      '%s' % row.database_oid, row.now_epoch)
+            least, since = scope.least('%s %s' % (row.oid, row.file_node),
+                                       round(table.per_row, 1))
+            if since < scope.now and least > 0:
+                table.growth = table.per_row / least
+                table.least_seconds = int(scope.now - since)
 
     def _confirm(self, candidates):
         # Half the time left, so that a slow measurement leaves the rest of
@@ -245,6 +275,14 @@ class Bloat(nagiosplugin.Resource):
             table.confirm_note = '%s' % error
 
 
+def _witness(table):
+    """'; size per row 3.0x the least seen (5d ago)', or ''."""
+    if table.growth is None:
+        return ''
+    return '; size per row %.1fx the least seen (%s)' % (
+        table.growth, words.ago(table.least_seconds))
+
+
 def _figure(table):
     """'1.2 GB, 83% wasted, confirmed'."""
     return '%s, %s%% wasted, %s' % (
@@ -277,16 +315,17 @@ class BloatContext(FindingContext):
 
     def detail_lines(self, metric):
         resource = metric.resource
-        lines = ['%s %s, %s%% free or dead (would be ~%s after a rewrite), %s'
+        lines = ['%s %s, %s%% free or dead (would be ~%s after a rewrite), %s%s'
                  % (t.name, words.size(t.size),
                     words.perfdata_number(t.percent), words.size(t.compact),
                     'confirmed by pgstattuple_approx' if t.confirmed
                     else 'estimated from statistics%s' % (
                         ', not confirmed: %s' % t.confirm_note
-                        if t.confirm_note else ''))
+                        if t.confirm_note else ''), _witness(t))
                  for t in resource.worst()]
-        lines += ['%s %s: bloat not known: %s%s' % (
+        lines += ['%s %s: bloat not known: %s%s%s' % (
             t.name, words.size(t.size), t.reason,
             '; not measured either: %s' % t.confirm_note
-            if t.confirm_note else '') for t in resource.not_known()]
+            if t.confirm_note else '', _witness(t))
+            for t in resource.not_known()]
         return words.capped(lines, 'tables')

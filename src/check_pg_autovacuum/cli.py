@@ -422,7 +422,7 @@ def build_check(args, session, databases, deadline):
                   WorkersSaturatedContext(args.workers_warning))
     if 'bloat' in findings:
         check.add(Bloat(databases, deadline, args.bloat_min_size,
-                        args.bloat_warning),
+                        args.bloat_warning, memory),
                   BloatContext(args.bloat_warning, args.bloat_critical))
     if {'vacuum', 'analyze', 'horizon', 'wraparound', 'workers',
             'bloat'} & set(findings):

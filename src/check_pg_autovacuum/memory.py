@@ -8,6 +8,8 @@ the memory what holds now, as facts -- a key (a table's oid) and a value
 keeps the time it began; a new fact, or one whose value changed, begins
 now, or at the estimate its finding gives.  Facts a run no longer reports
 are forgotten, so the file holds only what is wrong, and stays small.
+Other facts are the least value seen (a big table's size per row, the bloat
+finding's second witness): kept while the table is big enough to judge.
 
 Facts live in scopes -- a database, the shared catalogs, the cluster --
 and a run replaces only the scopes it looked at: a check of one database
@@ -84,6 +86,18 @@ class Scope(object):
             since, how = self.previous_look, 'seen'
         self.facts[key] = [value, since]
         return since, how
+
+    def least(self, key, value):
+        """The least value KEY has had, VALUE included, and since when it
+        has been the least.  Records it."""
+        previous = self._previous.get(key)
+        if previous is not None and _is_number(previous[0]) \
+                and previous[0] <= value:
+            least, since = previous
+        else:
+            least, since = value, self.now
+        self.facts[key] = [least, since]
+        return least, since
 
 
 class Memory(object):
@@ -186,8 +200,12 @@ def _check_shape(state):
             _require_time(fact[1])
 
 
+def _is_number(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
 def _require_time(value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    if not _is_number(value):
         raise TypeError('time')
     if not FINITE[0] < value < FINITE[1]:
         raise ValueError('time out of range')

@@ -1,7 +1,9 @@
 -- The tables %(oids)s (from big_tables) with what their statistics say of
 -- a row's width: bloat.py estimates from these the size a rewrite would
 -- leave.  pg_stats shows a column only to a role that may SELECT it;
--- columns_visible says how many it showed us.
+-- columns_visible says how many it showed us.  The file node, the
+-- database's oid and now: what the memory of the table's size per row is
+-- believed for (a rewrite or a new database begins afresh).
 SELECT current_database() AS database,
        n.nspname AS schema,
        c.relname AS table_name,
@@ -9,6 +11,10 @@ SELECT current_database() AS database,
        false AS is_toast,
        c.relpages::bigint AS pages,
        c.reltuples::float8 AS live_rows,
+       pg_relation_filenode(c.oid)::bigint AS file_node,
+       (SELECT oid FROM pg_database
+         WHERE datname = current_database())::bigint AS database_oid,
+       extract(epoch FROM now())::float8 AS now_epoch,
        coalesce((SELECT option_value FROM pg_options_to_table(c.reloptions)
                  WHERE option_name = 'fillfactor'), '100')::int AS fillfactor,
        current_setting('block_size')::int AS block_size,

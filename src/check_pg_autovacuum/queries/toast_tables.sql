@@ -1,14 +1,20 @@
 -- The TOAST tables %(oids)s (from big_tables), under their owner's name with
 -- " (TOAST)", as the vacuum finding shows them.  ANALYZE keeps no
 -- statistics of a TOAST table: there is nothing to estimate from, only
--- pgstattuple_approx can tell.
+-- pgstattuple_approx can tell -- and the memory of its size per row
+-- (VACUUM counts its rows), as bloat_estimates.sql.
 SELECT current_database() AS database,
        owner_ns.nspname AS schema,
        owner.relname || ' (TOAST)' AS table_name,
        c.oid::bigint AS oid,
        true AS is_toast,
        c.relpages::bigint AS pages,
-       current_setting('block_size')::int AS block_size
+       c.reltuples::float8 AS live_rows,
+       current_setting('block_size')::int AS block_size,
+       pg_relation_filenode(c.oid)::bigint AS file_node,
+       (SELECT oid FROM pg_database
+         WHERE datname = current_database())::bigint AS database_oid,
+       extract(epoch FROM now())::float8 AS now_epoch
 FROM pg_class c
 JOIN pg_class owner ON owner.reltoastrelid = c.oid
 JOIN pg_namespace owner_ns ON owner_ns.oid = owner.relnamespace
