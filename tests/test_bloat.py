@@ -22,7 +22,7 @@ from scenarios import database, idle_in_transaction, role, wait_for_statistics
 _numbers = itertools.count(1)
 
 # Percentage points the estimate may be off from pgstattuple's exact figure
-# (measured: within 2 for these shapes, README has the table).
+# (measured: within 2.6 for these shapes, README has the table).
 ESTIMATE_TOLERANCE = 10
 # pgstattuple_approx against pgstattuple, after a VACUUM (all pages are
 # all-visible, so it takes their free space from the free space map).
