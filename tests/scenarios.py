@@ -40,6 +40,19 @@ def idle_in_transaction(cluster, dbname='postgres', application_name='zodb-app',
 
 
 @contextlib.contextmanager
+def query_running(cursor, sql, settle=0):
+    """SQL runs on CURSOR (its connection busy, "active") during the block;
+    the block waits SETTLE seconds first, and the query's end at its close."""
+    query = threading.Thread(target=lambda: cursor.execute(sql))
+    query.start()
+    try:
+        time.sleep(settle)
+        yield
+    finally:
+        query.join()
+
+
+@contextlib.contextmanager
 def role(cluster, name, *grants, **options):
     """A login role that exists for the block; password=... makes it use one."""
     password = options.get('password')

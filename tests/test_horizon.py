@@ -4,7 +4,6 @@ from __future__ import unicode_literals
 
 import os
 import re
-import threading
 import time
 
 import psycopg2
@@ -13,7 +12,8 @@ import pytest
 from check_pg_autovacuum import queries, words
 from check_pg_autovacuum.connection import Deadline, Session, conninfo
 from pgcluster import Cluster, running
-from scenarios import database, idle_in_transaction, wait_for_statistics
+from scenarios import (database, idle_in_transaction, query_running,
+                       wait_for_statistics)
 
 
 def horizon(plugin, *args):
@@ -45,14 +45,10 @@ def test_a_session_idle_in_transaction_holds_the_horizon(plugin, cluster):
 
 def test_a_long_query_holds_the_horizon(plugin, cluster):
     sleeper = cluster.connect(application_name='report')
-    query = threading.Thread(target=lambda: sleeper.cursor().execute(
-        'SELECT pg_sleep(3)'))
-    query.start()
     try:
-        time.sleep(1.2)
-        result = horizon(plugin, '--horizon-warning', '0')
+        with query_running(sleeper.cursor(), 'SELECT pg_sleep(3)', settle=1.2):
+            result = horizon(plugin, '--horizon-warning', '0')
     finally:
-        query.join()
         sleeper.close()
     assert result.returncode == 1, result
     assert re.match(r'AUTOVACUUM WARNING - pid \d+ \(postgres, app report\) active '
@@ -281,16 +277,13 @@ def test_a_read_committed_query_holds_only_since_it_began(plugin, cluster):
     cursor.execute('BEGIN')
     cursor.execute('SELECT 1')
     time.sleep(2)
-    query = threading.Thread(target=lambda: cursor.execute('SELECT pg_sleep(2.5)'))
-    query.start()
     try:
-        time.sleep(1.1)
-        result = horizon(plugin, '--horizon-warning', '1h')
-        open_for = cluster.execute(
-            "SELECT extract(epoch FROM now() - xact_start) FROM pg_stat_activity "
-            "WHERE application_name = 'report'")[0][0]
+        with query_running(cursor, 'SELECT pg_sleep(2.5)', settle=1.1):
+            result = horizon(plugin, '--horizon-warning', '1h')
+            open_for = cluster.execute(
+                "SELECT extract(epoch FROM now() - xact_start) FROM "
+                "pg_stat_activity WHERE application_name = 'report'")[0][0]
     finally:
-        query.join()
         conn.close()
     assert open_for >= 3, 'the transaction was not open long before the query'
     assert 1 <= _holder_seconds(result) <= 2, result.stdout
@@ -344,20 +337,17 @@ def test_a_transaction_id_in_one_database_holds_back_the_others(plugin, cluster)
                             '1000); DELETE FROM object_state WHERE id > 100',
                             dbname='app')
             busy = cluster.connect('app', application_name='app-report')
-            report = threading.Thread(target=lambda: busy.cursor().execute(
-                'SELECT pg_sleep(4)'))
-            report.start()
             try:
-                time.sleep(0.5)
-                cluster.execute('VACUUM object_state', dbname='app')
-                left = cluster.execute(
-                    "SELECT n_dead_tup FROM pg_stat_user_tables WHERE relname = "
-                    "'object_state'", dbname='app')[0][0]
-                time.sleep(1)
-                result = horizon(plugin, '--horizon-warning', '0',
-                                 '--databases', '^(ledger|app)$')
+                with query_running(busy.cursor(), 'SELECT pg_sleep(4)',
+                                   settle=0.5):
+                    cluster.execute('VACUUM object_state', dbname='app')
+                    left = cluster.execute(
+                        "SELECT n_dead_tup FROM pg_stat_user_tables WHERE "
+                        "relname = 'object_state'", dbname='app')[0][0]
+                    time.sleep(1)
+                    result = horizon(plugin, '--horizon-warning', '0',
+                                     '--databases', '^(ledger|app)$')
             finally:
-                report.join()
                 busy.close()
     assert left == 900, 'the VACUUM in app removed the dead rows after all'
     assert re.match(r'AUTOVACUUM WARNING - pid %d \(ledger, app zodb-app\) idle in '
@@ -373,16 +363,10 @@ def test_a_snapshot_held_by_a_transaction_id_names_that_transaction(plugin, clus
     # session is the older backend, so pg_stat_activity lists it first.
     busy = cluster.connect(application_name='app-report')
     try:
-        with idle_in_transaction(cluster) as pid:
-            report = threading.Thread(target=lambda: busy.cursor().execute(
-                'SELECT pg_sleep(2)'))
-            report.start()
-            try:
-                time.sleep(0.2)
-                by_time = horizon(plugin, '--horizon-warning', '0')
-                by_transactions = horizon(plugin, '--horizon-xid-warning', '0')
-            finally:
-                report.join()
+        with idle_in_transaction(cluster) as pid, \
+                query_running(busy.cursor(), 'SELECT pg_sleep(2)', settle=0.2):
+            by_time = horizon(plugin, '--horizon-warning', '0')
+            by_transactions = horizon(plugin, '--horizon-xid-warning', '0')
     finally:
         busy.close()
     holder = r'pid %d \(postgres, app zodb-app\) idle in transaction \d+s' % pid
