@@ -61,10 +61,12 @@ def plugin(cluster, tmpdir):
     """Run check_pg_autovacuum in a subprocess, pointed at the test cluster.
 
     plugin('-v', env={'PGUSER': 'nagios'}) -> Completed(returncode, stdout,
-    stderr), output decoded from UTF-8.  Pass env={'PGHOST': None} to unset.
+    stderr), output decoded from UTF-8.  Pass env={'PGHOST': None} to unset,
+    wrapper=[...] for a command that runs the plugin (e.g. setpriv).
     """
     def start(*args, **kwargs):
         """The plugin started, not waited for: a subprocess.Popen."""
+        wrapper = kwargs.pop('wrapper', [])
         env = clean_environment(tmpdir)
         env.update(cluster.libpq_environment())
         for name, value in kwargs.pop('env', {}).items():
@@ -73,7 +75,7 @@ def plugin(cluster, tmpdir):
             else:
                 env[name] = value
         return subprocess.Popen(
-            [sys.executable, '-m', 'check_pg_autovacuum'] + list(args),
+            wrapper + [sys.executable, '-m', 'check_pg_autovacuum'] + list(args),
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, **kwargs)
 
     def run(*args, **kwargs):

@@ -258,3 +258,37 @@ def read_only(directory):
         yield
     finally:
         subprocess.check_call(['umount', directory])
+
+
+def debian_log_closed_to_us(path):
+    """Make PATH a log as Debian's server packages leave it: postgres:adm,
+    mode 0640, to a user outside adm.  Returns the wrapper that runs the
+    plugin as such a user (see plugin(..., wrapper=)).
+
+    As root, the plugin keeps uid 0 but loses the capabilities that let root
+    read any file: file modes then hold for it as for user nagios, whose
+    own account could not run this test's interpreter (pyenv lives in
+    /root, closed to others).  Not root: a file of mode 0000 is closed to
+    its owner too.
+    """
+    if os.geteuid() != 0:
+        os.chmod(path, 0)
+        return without_root_powers()
+    try:
+        import grp
+        import pwd
+        os.chown(path, pwd.getpwnam('postgres').pw_uid,
+                 grp.getgrnam('adm').gr_gid)
+    except KeyError as error:
+        pytest.skip('no postgres user or adm group: %s' % error)
+    os.chmod(path, 0o640)
+    return without_root_powers()
+
+
+def without_root_powers():
+    """A wrapper for plugin(..., wrapper=) under which file modes hold even
+    for root: it drops the capabilities to read and enter anything."""
+    if os.geteuid() != 0:
+        return []
+    return ['setpriv', '--inh-caps=-all',
+            '--bounding-set=-dac_override,-dac_read_search', '--']

@@ -16,7 +16,12 @@ import time
 import pytest
 
 import logs
-from scenarios import read_only
+from check_pg_autovacuum.connection import Deadline
+from check_pg_autovacuum.serverlog import files
+from check_pg_autovacuum.serverlog.tail import LogTail
+from check_pg_autovacuum.statefile import StateFile
+from scenarios import debian_log_closed_to_us, idle_in_transaction, read_only
+from scenarios import without_root_powers
 from scenarios import server_settings
 
 
@@ -32,9 +37,9 @@ def count(plugin, tmpdir):
     """Run the cancels finding on a log; return (exit code, first line)."""
     state = str(tmpdir.join('state', 'position.json'))
 
-    def run(logfile, *args):
+    def run(logfile, *args, **kwargs):
         result = plugin('--only', 'cancels', '--logfile', str(logfile),
-                        '--state-file', state, *args)
+                        '--state-file', state, *args, **kwargs)
         assert result.stderr == '', result
         return result.returncode, result.stdout.splitlines()[0]
     run.state = state
@@ -330,3 +335,76 @@ def test_a_state_file_linked_by_another_user_is_refused(count, log, tmpdir):
     assert count(log) == (3, 'AUTOVACUUM UNKNOWN - server log: refusing state file '
                           '%s: a symbolic link owned by another user' % count.state)
     assert target.read() == '{}'
+
+
+def test_an_unreadable_log_is_named_next_to_a_critical_idle_session(
+        plugin, cluster, log):
+    """Debian's /var/log/postgresql/postgresql-15-main.log, checked by a
+    user outside group adm, during the incident: CRITICAL stands."""
+    wrapper = debian_log_closed_to_us(str(log))
+    # Over TCP: the cluster's socket directory is closed to such a user too.
+    env = {'PGHOST': '127.0.0.1'}
+    glob = str(log.dirpath('postgresql*.log'))
+    with idle_in_transaction(cluster, idle_for=2.1) as pid:
+        result = plugin('--logfile', glob, '--idle-critical', '1', '-v',
+                        env=env, wrapper=wrapper)
+    assert result.returncode == 2, result
+    assert result.stderr == '', result
+    first = result.stdout.splitlines()[0].split('|')[0]
+    idle = (r'1 session idle in transaction, longest [2-4]s '
+            r'\(pid %d, db postgres\)' % pid)
+    if os.geteuid() == 0:
+        why = (r'Permission denied, user root is not in its group adm \(what '
+               r'to do: adduser root adm, then restart the daemon that runs '
+               r'the check; or --log-via-sql, which needs pg_monitor and '
+               r'EXECUTE on pg_read_binary_file\)')
+    else:
+        why = r'Permission denied, mode 0000 \(what to do: have the server'
+    assert re.match(r'AUTOVACUUM CRITICAL - %s / server log: cannot read log '
+                    r'file %s: %s' % (idle, re.escape(str(log)), why),
+                    first), first
+    assert 'Traceback' not in result.stdout
+
+
+def test_a_log_in_a_directory_closed_to_us_says_so(count, tmpdir):
+    closed = tmpdir.mkdir('closed')
+    closed.join('postgresql.log').write('')
+    closed.chmod(0)
+    try:
+        status, line = count(closed.join('postgresql.log'),
+                             env={'PGHOST': '127.0.0.1'},
+                             wrapper=without_root_powers())
+    finally:
+        closed.chmod(0o700)
+    assert (status, line.split('|')[0]) == (
+        3, 'AUTOVACUUM UNKNOWN - server log: cannot read log file %s: '
+        'Permission denied (what to do: let user %s enter %s, or --log-via-sql, '
+        'which needs pg_monitor and EXECUTE on pg_read_binary_file)'
+        % (closed.join('postgresql.log'), getpass.getuser(), closed))
+
+
+def test_a_log_rotated_away_between_listing_and_reading_is_listed_again(
+        tmpdir):
+    """The server's log collector renames and creates files at any time."""
+    live = tmpdir.join('postgresql-2.log')
+    live.write('')
+    first = files.LocalLogFiles(str(tmpdir.join('postgresql-*.log')))
+    listed = first.list()
+    live.remove()
+    with pytest.raises(files.LogFileVanished):
+        first.open(listed[-1])
+    tmpdir.join('postgresql-3.log').write('a line\n')
+
+    class ListedTooEarly(files.LocalLogFiles):
+        """The listing a rotation overtakes: made before the rename."""
+        stale = [listed]
+
+        def list(self):
+            return self.stale.pop() if self.stale else \
+                super(ListedTooEarly, self).list()
+
+    state = StateFile(str(tmpdir.join('position.json')), lambda state: None,
+                      1 << 16)
+    reading = LogTail(ListedTooEarly(first.pattern), state,
+                      Deadline(10)).read_new()
+    assert 'postgresql-3.log' in reading.headline

@@ -10,6 +10,7 @@ from __future__ import unicode_literals
 import collections
 import errno
 import glob
+import grp
 import os
 import stat
 
@@ -52,8 +53,7 @@ class LocalLogFiles(object):
             except OSError as error:
                 if error.errno == errno.ENOENT and is_glob:
                     continue  # rotated away between glob and stat
-                raise CheckError('cannot read log file %s: %s'
-                                 % (path, error.strerror))
+                raise unreadable(path, error)
             if not stat.S_ISREG(info.st_mode):
                 if is_glob:
                     continue
@@ -71,7 +71,53 @@ class LocalLogFiles(object):
         return sorted(files, key=lambda f: (f.mtime, f.path))
 
     def open(self, log_file):
-        return open_regular(log_file.path)
+        try:
+            return open_regular(log_file.path)
+        except (IOError, OSError) as error:
+            if error.errno == errno.ENOENT:
+                raise LogFileVanished('log file %s vanished while it was read '
+                                      '(rotated away)' % log_file.path)
+            raise unreadable(log_file.path, error)
+
+
+class LogFileVanished(CheckError):
+    """A file listed a moment ago is gone: a rotation; listing again helps."""
+
+
+# What --log-via-sql needs, said wherever a local file cannot be read.
+VIA_SQL = ('--log-via-sql, which needs pg_monitor and EXECUTE on '
+           'pg_read_binary_file')
+
+
+def unreadable(path, error):
+    """A CheckError for a log file we may not read, saying what to do."""
+    text = 'cannot read log file %s: %s' % (path, error.strerror)
+    if error.errno not in (errno.EACCES, errno.EPERM):
+        return CheckError(text)
+    user = running_user()
+    try:
+        info = os.stat(path)
+    except OSError:  # its directory is closed to us
+        return CheckError('%s (what to do: let user %s enter %s, or %s)' % (
+            text, user, os.path.dirname(path) or '.', VIA_SQL))
+    group = _group_name(info.st_gid)
+    if info.st_mode & stat.S_IRGRP:
+        # Debian's /var/log/postgresql: postgres:adm, mode 0640.
+        return CheckError('%s, user %s is not in its group %s (what to do: '
+                          'adduser %s %s, then restart the daemon that runs '
+                          'the check; or %s)' % (text, user, group, user,
+                                                 group, VIA_SQL))
+    return CheckError('%s, mode %04o (what to do: have the server write it '
+                      'group-readable, log_file_mode = 0640, for a group of '
+                      'user %s; or %s)' % (text, stat.S_IMODE(info.st_mode),
+                                           user, VIA_SQL))
+
+
+def _group_name(gid):
+    try:
+        return grp.getgrgid(gid).gr_name
+    except KeyError:
+        return 'gid %d' % gid
 
 
 class ServerLogFiles(object):

@@ -15,6 +15,7 @@ import hashlib
 
 from ..errors import CheckError
 from .chunks import complete_chunks
+from .files import LogFileVanished
 from .formats import detect
 from ..statefile import StateFileCorrupt
 
@@ -42,7 +43,14 @@ class LogTail(object):
         """
         self.state_file.lock(self.deadline)
         try:
-            return self._read_new()
+            try:
+                return self._read_new()
+            except LogFileVanished:
+                # Rotated between listing and reading: list again, once.
+                return self._read_new()
+        except (IOError, OSError) as error:  # a read failing mid-file
+            raise CheckError('cannot read log file %s: %s' % (
+                error.filename or self.files, error.strerror))
         finally:
             self.state_file.unlock()
 
