@@ -155,7 +155,7 @@ def test_right_password_in_dsn_stays_out_of_the_sql_log(plugin, cluster,
     dsn = 'host=127.0.0.1 port=%d user=pwuser password=%s' % (cluster.port, SECRET)
     result = plugin('--dsn', dsn, '-vvv')
     assert result.returncode == 0, result
-    assert 'SQL in postgres: ' in result.stdout  # -vvv did log every query
+    assert 'SQL in database postgres:' in result.stderr  # -vvv logged each
     assert SECRET not in result.stdout + result.stderr
 
 

@@ -157,3 +157,16 @@ def test_each_idle_session_says_what_it_holds(plugin, cluster):
                      r"transaction ID: it keeps no dead rows; last query: LOCK "
                      r"TABLE object_state IN "
                      r"EXCLUSIVE MODE$" % pid, result.stdout, re.M), result.stdout
+
+
+def test_what_to_do_names_the_sessions_past_the_threshold(plugin, cluster):
+    with idle_in_transaction(cluster, idle_for=2.1) as old:
+        with idle_in_transaction(cluster, application_name='young') as young:
+            result = idle_check(plugin, '--idle-warning', '1', '-vv')
+    assert result.returncode == 1, result
+    # The one past --idle-warning, ready to paste; not the young one.
+    assert result.stdout.splitlines()[-1] == (
+        'what to do: end the session (SELECT pg_terminate_backend(%d)) and '
+        'fix the application that leaves transactions open; '
+        'idle_in_transaction_session_timeout ends such sessions for you' % old)
+    assert str(young) in result.stdout  # listed by -v all the same

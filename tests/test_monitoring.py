@@ -314,8 +314,8 @@ def test_nagios_runs_the_shipped_service_on_its_hostgroup(tmpdir, cluster):
     assert checked['current_state'] == '0', checked['plugin_output']
     # Findings split by " / ", which Nagios leaves alone (a ";" would show
     # as ":"); the OK line is cut to fit 1,000 bytes with its perfdata.
-    assert re.match(r'AUTOVACUUM OK - pid \d+ \(postgres, app zodb-app\) idle in '
-                    r'transaction \d+s holds back vacuum / ',
+    assert re.match(r'AUTOVACUUM OK - oldest xmin: pid \d+ \(postgres, app '
+                    r'zodb-app\) idle in transaction \d+s / ',
                     checked['plugin_output']), checked['plugin_output']
     assert re.search(r'(^|\\n)pid \d+ db postgres user postgres app zodb-app',
                      checked['long_plugin_output']), checked

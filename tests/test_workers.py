@@ -58,7 +58,7 @@ def test_a_lock_that_keeps_autovacuum_out_is_named(plugin, cluster, db):
             cursor.execute('BEGIN')
             cursor.execute('LOCK TABLE object_state IN EXCLUSIVE MODE')
         time.sleep(2.1)
-        result = plugin('--only', 'workers', '-v', '--lock-warning', '1',
+        result = plugin('--only', 'workers', '-vv', '--lock-warning', '1',
                         *only(db))
         vacuumed = cluster.execute(
             "SELECT autovacuum_count FROM pg_stat_user_tables WHERE relname = "
@@ -74,6 +74,11 @@ def test_a_lock_that_keeps_autovacuum_out_is_named(plugin, cluster, db):
                     r'needs vacuum: autovacuum cannot run there\|' % re.escape(db),
                     result.stdout), result.stdout
     assert 'autovacuum_blocking_locks=1;' in result.stdout
+    assert result.stdout.splitlines()[-1] == (
+        'what to do: end the transaction that holds the lock (COMMIT or '
+        'ROLLBACK in the application, or SELECT pg_terminate_backend(%d)), and '
+        'fix the application that takes LOCK TABLE or DDL and then waits'
+        % locker_pid), result.stdout
 
 
 def test_a_lock_request_about_to_cancel_autovacuum_is_named(plugin, cluster, db):

@@ -44,6 +44,7 @@ from __future__ import print_function, unicode_literals
 import argparse
 import codecs
 import io
+import logging
 import re
 import sys
 
@@ -397,7 +398,8 @@ def build_check(args, session, databases, deadline):
     statistics = TableStatistics(databases, memory, args.exclude_tables)
     if 'horizon' in findings:
         check.add(HorizonHolders(session, statistics, memory),
-                  HorizonContext(args.horizon_warning, args.horizon_critical),
+                  HorizonContext(args.horizon_warning, args.horizon_critical,
+                                 args.horizon_xid_warning),
                   HorizonXidContext(args.horizon_xid_warning,
                                     args.horizon_xid_critical),
                   StaleSlotsContext())
@@ -488,6 +490,21 @@ def utf8_stdout():
                                       errors='replace', line_buffering=True)
 
 
+def log_queries_to_stderr():
+    """-vvv: every query on standard error, UTF-8 whatever the locale, as a
+    DBA pastes it into psql; the plugin output stays as Nagios reads it."""
+    if sys.version_info[0] == 2:
+        stream = codecs.getwriter('utf-8')(sys.stderr, 'replace')
+    else:
+        stream = io.TextIOWrapper(sys.stderr.buffer, encoding='utf-8',
+                                  errors='replace', line_buffering=True)
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter('%(message)s'))
+    sql_log = logging.getLogger('check_pg_autovacuum.sql')
+    sql_log.addHandler(handler)
+    sql_log.setLevel(logging.DEBUG)
+
+
 def unknown_line(reason):
     """The one line of an UNKNOWN: REASON may echo an argument or a name,
     which must neither start a second line nor the perfdata."""
@@ -506,6 +523,8 @@ def main(argv=None):
     session = None
     try:
         args = parse_args(argv)
+        if args.verbose >= 3:
+            log_queries_to_stderr()
         # SIGALRM (nagiosplugin's timeout) is the backstop for what the
         # deadline does not cover.
         deadline = Deadline(args.timeout)

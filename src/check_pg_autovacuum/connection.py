@@ -19,11 +19,13 @@ import psycopg2
 import psycopg2.extensions
 
 from .errors import CheckError
-from .verdict import plugin_text
 
 APPLICATION_NAME = 'check_pg_autovacuum'
-# nagiosplugin prints its logger's DEBUG records with -vvv: every query.
 _log = logging.getLogger('nagiosplugin.check_pg_autovacuum')
+# Every query as sent, for -vvv: on standard error, apart from the plugin
+# output, whose "|" would start perfdata (see cli.log_queries_to_stderr).
+_sql_log = logging.getLogger('check_pg_autovacuum.sql')
+_sql_log.propagate = False
 OLDEST_SUPPORTED_SERVER = 100000
 # What we send to a SQL_ASCII database (see Session) goes as UTF-8, which it
 # stores as given, rather than failing to encode as ASCII.
@@ -208,14 +210,13 @@ class Session(object):
 
     def rows(self, sql, parameters=None):
         """Run SQL, return its rows as named tuples."""
-        if _log.isEnabledFor(logging.DEBUG):
-            _log.debug('%s', plugin_text('SQL in %s: %s%s' % (
-                self.database, ' '.join(' '.join(
-                    line for line in sql.splitlines()
-                    if not line.lstrip().startswith('--')).split()),
-                ' -- %r' % (parameters,) if parameters else '')))
         try:
             with self.conn.cursor() as cursor:
+                if _sql_log.isEnabledFor(logging.DEBUG):
+                    # As the server gets it, parameters bound: psql takes it.
+                    _sql_log.debug('-- SQL in database %s:\n%s;', self.database,
+                                   cursor.mogrify(sql, parameters).decode(
+                                       'utf-8', 'replace').strip())
                 cursor.execute(sql, parameters)
                 Row = collections.namedtuple(
                     'Row', [column[0] for column in cursor.description])

@@ -149,16 +149,57 @@ def describe_holder(holder):
         format_duration(holder.seconds))
 
 
-class HorizonContext(FindingContext):
-    """Judges the oldest holder's age; names it and the tables behind it."""
+def what_to_do_with(holder):
+    """How to end HOLDER, in the statement a DBA types."""
+    if holder is None:
+        return None
+    if holder.kind == 'session' and holder.state == 'active':
+        # Cancelled, its transaction aborts and lets go of what it holds.
+        end = 'cancel its query: SELECT pg_cancel_backend(%d)' % int(
+            holder.holder)
+    elif holder.kind == 'session':
+        end = 'end it: %s' % words.terminate([int(holder.holder)])
+    elif holder.kind == 'prepared transaction':
+        end = 'end it in database %s: ROLLBACK PREPARED %s, or COMMIT ' \
+            'PREPARED if it must be kept' % (holder.database,
+                                             words.sql_literal(holder.holder))
+    elif holder.kind == 'replication slot':
+        end = 'drop the slot if nobody consumes it any more: SELECT ' \
+            'pg_drop_replication_slot(%s)' % words.sql_literal(holder.holder)
+    else:
+        end = 'end the long query on standby %s, or turn off ' \
+            'hot_standby_feedback there' % holder.holder
+    return ('what to do: %s; then fix the application; '
+            'idle_in_transaction_session_timeout ends idle sessions for you'
+            % end)
 
-    def __init__(self, warning, critical):
+
+class HorizonContext(FindingContext):
+    """Judges the oldest holder's age; names it and the tables behind it.
+
+    Every open transaction holds the horizon a little: a holder below both
+    warning thresholds (time, and transactions with XID_WARNING), other
+    than an inactive replication slot, is named as what it is, the oldest
+    xmin, not as holding back vacuum.
+    """
+
+    def __init__(self, warning, critical, xid_warning=None):
         super(HorizonContext, self).__init__('horizon_age_max', warning, critical)
+        self.xid_warning = xid_warning
+
+    def holds_back(self, holder):
+        if holder.kind == 'replication slot' and holder.state == 'inactive':
+            return True  # for ever: StaleSlotsContext warns of it
+        return not self.warning.match(holder.seconds) or (
+            self.xid_warning is not None
+            and not self.xid_warning.match(holder.xid_age or 0))
 
     def describe(self, metric):
         resource = metric.resource
         if resource.oldest is None:
             return 'nothing holds back vacuum'
+        if not self.holds_back(resource.oldest):
+            return 'oldest xmin: %s' % describe_holder(resource.oldest)
         text = '%s holds back vacuum' % describe_holder(resource.oldest)
         behind = resource.tables_behind
         if behind:
@@ -172,7 +213,9 @@ class HorizonContext(FindingContext):
 
     def detail_lines(self, metric):
         resource = metric.resource
-        lines = ['holds back vacuum: %s, xmin %s old%s' % (
+        lines = ['%s: %s, xmin %s old%s' % (
+            'holds back vacuum' if self.holds_back(h) else
+            'xmin below the thresholds',
             describe_holder(h),
             words.counted(h.xid_age or 0, 'transaction', words.exact),
             '; last query: %s' % words.one_line(h.last_query)
@@ -185,9 +228,8 @@ class HorizonContext(FindingContext):
                   for t in resource.ineffective]
         return words.capped(lines, 'holders and tables')
 
-    hint = ('what to do: end the holder (pg_terminate_backend(pid), COMMIT or '
-            'ROLLBACK PREPARED, pg_drop_replication_slot) and fix the '
-            'application; set idle_in_transaction_session_timeout')
+    def what_to_do(self, metric):
+        return what_to_do_with(metric.resource.oldest)
 
 
 class HorizonXidContext(FindingContext):
@@ -209,7 +251,8 @@ class HorizonXidContext(FindingContext):
             describe_holder(holder),
             words.counted(holder.xid_age or 0, 'transaction'))
 
-    hint = HorizonContext.hint
+    def what_to_do(self, metric):
+        return what_to_do_with(metric.resource.most_transactions)
 
 
 class StaleSlotsContext(AnyFoundContext):

@@ -73,9 +73,15 @@ class IdleTransactionsContext(FindingContext):
             _plural(len(idle), 'session'),
             format_duration(longest.idle_seconds), longest.pid, longest.database)
 
-    hint = ('what to do: end the session (SELECT pg_terminate_backend(pid)) and '
-            'fix the application that leaves transactions open; '
-            'idle_in_transaction_session_timeout ends such sessions for you')
+    def what_to_do(self, metric):
+        idle = metric.resource.idle_sessions
+        too_long = [s for s in idle
+                    if not self.warning.match(s.idle_seconds)] or idle
+        return ('what to do: end the session%s (%s) and fix the application '
+                'that leaves transactions open; '
+                'idle_in_transaction_session_timeout ends such sessions for '
+                'you' % ('' if len(too_long) == 1 else 's',
+                         words.terminate(s.pid for s in too_long)))
 
     def detail_lines(self, metric):
         """One line per session, for -v."""

@@ -98,6 +98,15 @@ def _advice_once(texts):
     return texts
 
 
+def _what_to_do(result):
+    """A context's advice: what_to_do(metric) where it names the pids, the
+    slot, the transaction to end; else its fixed hint."""
+    what_to_do = getattr(result.context, 'what_to_do', None)
+    if what_to_do is not None:
+        return what_to_do(result.metric)
+    return getattr(result.context, 'hint', None)
+
+
 class AutovacuumSummary(nagiosplugin.Summary):
     """The first line names the worst findings, causes first.
 
@@ -130,9 +139,9 @@ class AutovacuumSummary(nagiosplugin.Summary):
             if detail_lines:
                 lines.extend(detail_lines(result.metric))
         if self.verbosity >= 2:
-            hints = [result.context.hint for result in ordered
-                     if result.state != nagiosplugin.Ok
-                     and getattr(result.context, 'hint', None)]
+            hints = [_what_to_do(result) for result in ordered
+                     if result.state != nagiosplugin.Ok]
+            hints = [hint for hint in hints if hint]
             lines.extend(sorted(set(hints), key=hints.index))
         # One line each: a newline inside a name must not start a new one.
         return [plugin_text(line) for line in lines]

@@ -66,3 +66,19 @@ def capped(lines, what):
         return lines
     rest = len(lines) - MAX_DETAIL_LINES
     return lines[:MAX_DETAIL_LINES] + ['... and %d more %s' % (rest, what)]
+
+
+def sql_literal(text):
+    """TEXT as a SQL string literal a DBA can paste: 'it''s'."""
+    return "'%s'" % text.replace("'", "''")
+
+
+def terminate(pids, most=5):
+    """The statement that ends these backends, to paste as it is:
+    'SELECT pg_terminate_backend(2037), pg_terminate_backend(2040)'."""
+    pids = sorted(set(pids))
+    statement = 'SELECT %s' % ', '.join(
+        'pg_terminate_backend(%d)' % pid for pid in pids[:most])
+    if len(pids) > most:
+        statement += ' (and %d more pids, listed with -v)' % (len(pids) - most)
+    return statement

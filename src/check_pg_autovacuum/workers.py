@@ -170,9 +170,13 @@ def diagnose(vacuum):
 class LockAgeContext(FindingContext):
     """Judges how long the oldest lock against autovacuum has been held."""
 
-    hint = ('what to do: end the transaction that holds the lock (COMMIT, '
-            'ROLLBACK, or pg_terminate_backend(pid)), and fix the application '
-            'that takes LOCK TABLE or DDL and then waits')
+    def what_to_do(self, metric):
+        pids = [l.lock.pid for l in metric.resource.locks
+                if l.lock.granted and l.lock.pid]
+        end = ', or %s' % words.terminate(pids) if pids else ''
+        return ('what to do: end the transaction that holds the lock (COMMIT '
+                'or ROLLBACK in the application%s), and fix the application '
+                'that takes LOCK TABLE or DDL and then waits' % end)
 
     def __init__(self, warning, critical):
         super(LockAgeContext, self).__init__(

@@ -155,10 +155,22 @@ class AntiWraparoundBlockedContext(AnyFoundContext):
                            format_duration(row.running_seconds), _blocker(row))
                 for row in metric.resource.blocked]
 
-    hint = ('what to do: let the anti-wraparound autovacuum finish: end the '
-            'session that blocks it (pg_terminate_backend), or COMMIT or '
-            'ROLLBACK PREPARED the prepared transaction, or close the cursor '
-            'or end the query that pins the table')
+    def what_to_do(self, metric):
+        blocked = metric.resource.blocked
+        ends = []
+        pids = [row.blocker_pid for row in blocked
+                if row.waits_for != 'BufferPin' and row.blocker_pid]
+        if pids:
+            ends.append('end the blocking session%s: %s' % (
+                '' if len(set(pids)) == 1 else 's', words.terminate(pids)))
+        ends += ['ROLLBACK PREPARED %s in database %s, or COMMIT PREPARED'
+                 % (words.sql_literal(row.blocker_gid), row.database)
+                 for row in blocked if row.waits_for != 'BufferPin'
+                 and row.blocker_pid == 0 and row.blocker_gid]
+        if any(row.waits_for == 'BufferPin' for row in blocked):
+            ends.append('close the cursor or end the query that pins the table')
+        return 'what to do: let the anti-wraparound autovacuum finish: %s' % \
+            '; '.join(ends or ['end what blocks it'])
 
 
 def _blocker(row):
