@@ -12,7 +12,7 @@ QUIET = PYTHONWARNINGS='ignore:Module zc was already imported:UserWarning'
 PG_MAJORS ?= 10 11 12 13 14 15 16 17 18
 PY_VERSIONS ?= 3.6 3.7 3.8 3.9 3.10 3.11 3.12 3.13
 
-.PHONY: all bench-build demo readme test test-py3 test-py27 test-matrix build-py3 build-py27 clean
+.PHONY: all bench-build contrib demo readme test test-py3 test-py27 test-matrix build-py3 build-py27 clean
 
 all: build-py3
 
@@ -43,6 +43,10 @@ demo: build-py3
 # README's reference section is --help, pasted by this target.
 readme: build-py3
 	tools/readme-reference
+
+# The Icinga 2 CheckCommand's arguments, written from the plugin's options.
+contrib: build-py3
+	bin/py tools/contrib
 
 # Both interpreters run even when the first fails; either failing fails.
 test:

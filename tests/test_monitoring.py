@@ -7,6 +7,7 @@ adds them: one that takes every default, one that overrides where its server
 is by host variables.  The test reads what the daemon recorded (Icinga's
 state file, Nagios' status.dat).
 """
+import io
 import json
 import os
 import re
@@ -17,6 +18,8 @@ import time
 
 import pytest
 
+from check_pg_autovacuum import cli, icinga2
+from pgcluster import running
 from scenarios import idle_in_transaction, role
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -43,13 +46,84 @@ def plugin_dir():
     raise AssertionError('no check_pg_autovacuum script beside %s' % sys.argv[0])
 
 
-# Database hosts as an admin writes them: one that takes every shipped
-# default, one that overrides socket, port, role and log by host variables.
-SINGLE_NODE_HOSTS = """
-object Host "db1" {
+# Database hosts as an admin writes them, taking the shipped defaults: this
+# node's own (NodeName), a remote host by its address, one by its name, one
+# through an agent, one that turns the log off, and two without the check.
+DEFAULT_HOSTS = """
+object Endpoint NodeName { }
+object Zone ZoneName {
+  endpoints = [ NodeName ]
+}
+object Host NodeName {
+  check_command = "dummy"
+  address = "127.0.0.1"
+  vars.postgresql = true
+}
+object Host "remote" {
+  check_command = "dummy"
+  address = "192.0.2.10"
+  vars.postgresql = true
+}
+object Host "db.example.org" {
+  check_command = "dummy"
+  vars.postgresql = true
+}
+object Host "remote-with-log" {
+  check_command = "dummy"
+  address = "192.0.2.11"
+  vars.postgresql = true
+  vars.pg_autovacuum_log_via_sql = true
+}
+object Endpoint "db9" { }
+object Zone "db9" {
+  endpoints = [ "db9" ]
+  parent = ZoneName
+}
+object Host "db9" {
+  zone = ZoneName
+  check_command = "dummy"
+  address = "192.0.2.9"
+  vars.postgresql = true
+  vars.agent_endpoint = name
+}
+object Host "db9-no-log" {
+  zone = ZoneName
+  check_command = "dummy"
+  vars.postgresql = true
+  vars.agent_endpoint = "db9"
+  vars.pg_autovacuum_logfile = false
+}
+object Host "not-a-database" {
+  check_command = "dummy"
+}
+object Host "opted-out" {
+  check_command = "dummy"
+  vars.postgresql = true
+  vars.pg_autovacuum = false
+}
+"""
+
+# What the run test checks for real: this node's own PostgreSQL (the test
+# cluster, by host variables, with a session idle in transaction), a remote
+# host whose address and port are another server, and a host that overrides
+# socket, port, role and log.
+RUN_HOSTS = """
+object Host NodeName {
   check_command = "dummy"
   check_interval = 1h
   vars.postgresql = true
+  vars.pg_autovacuum_host = "%(host)s"
+  vars.pg_autovacuum_port = %(port)d
+  vars.pg_autovacuum_idle_warning = "0"
+  vars.pg_autovacuum_check_interval = 2s
+}
+object Host "remote" {
+  check_command = "dummy"
+  check_interval = 1h
+  address = "127.0.0.1"
+  vars.postgresql = true
+  vars.postgres_port = %(remote_port)d
+  vars.pg_autovacuum_idle_warning = "0"
   vars.pg_autovacuum_check_interval = 2s
 }
 object Host "db2" {
@@ -62,34 +136,6 @@ object Host "db2" {
   vars.pg_autovacuum_logfile = "%(log_glob)s"
   vars.pg_autovacuum_check_interval = 2s
   vars.pg_autovacuum_idle_warning = "0"
-}
-object Host "not-a-database" {
-  check_command = "dummy"
-}
-object Host "opted-out" {
-  check_command = "dummy"
-  vars.postgresql = true
-  vars.pg_autovacuum = false
-}
-"""
-
-# A database host with an agent, in a zone below this node's: the check
-# runs there (command_endpoint), the ITL way.
-AGENT_HOST = """
-object Endpoint NodeName { }
-object Zone ZoneName {
-  endpoints = [ NodeName ]
-}
-object Endpoint "db9" { }
-object Zone "db9" {
-  endpoints = [ "db9" ]
-  parent = ZoneName
-}
-object Host "db9" {
-  zone = ZoneName
-  check_command = "dummy"
-  vars.postgresql = true
-  vars.agent_endpoint = name
 }
 """
 
@@ -109,17 +155,12 @@ object PerfdataWriter "perfdata" {
 """
 
 
-def icinga_config(tmpdir, cluster, agent=False):
+def icinga_config(tmpdir, hosts):
     """A private icinga2.conf that includes ours as shipped; its spool."""
     spool = tmpdir.mkdir('spool')
-    tmpdir.join('postgresql-Sun.log').write('')
     config = tmpdir.join('icinga2.conf')
-    config.write(
-        ICINGA_CONF % {'plugin_dir': plugin_dir(), 'contrib': CONTRIB,
-                       'spool': spool}
-        + SINGLE_NODE_HOSTS % {'host': cluster.host, 'port': cluster.port,
-                               'log_glob': tmpdir.join('postgresql-*.log')}
-        + (AGENT_HOST if agent else ''))
+    config.write(ICINGA_CONF % {'plugin_dir': plugin_dir(), 'contrib': CONTRIB,
+                                'spool': spool} + hosts)
     return config, spool
 
 
@@ -132,42 +173,109 @@ def daemon_arguments(tmpdir, config):
 
 
 @needs_icinga2
-@pytest.mark.parametrize('agent', [False, True], ids=['single-node', 'agent'])
-def test_icinga_validates_the_shipped_configuration(tmpdir, cluster, agent):
-    config, _ = icinga_config(tmpdir, cluster, agent)
+def test_icinga_checks_each_host_where_its_server_is(tmpdir):
+    config, _ = icinga_config(tmpdir, DEFAULT_HOSTS)
     validation = subprocess.Popen(daemon_arguments(tmpdir, config) + ['-C'],
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     output = validation.communicate()[0].decode('utf-8', 'replace')
     assert validation.returncode == 0, output
     assert 'warning/' not in output, output
-    # db1, db2 (and db9); neither the host without vars.postgresql nor the
-    # one that opted out.
-    assert 'Instantiated %d Services' % (3 if agent else 2) in output, output
+    # Not the host without vars.postgresql, nor the one that opted out.
+    assert 'Instantiated 6 Services' in output, output
+    services = _netstring_records(tmpdir.join('cachedir', 'icinga2.debug'),
+                                  'Service')
+    shown = dict((name.split('!')[0], (
+        service['properties'].get('command_endpoint') or 'here',
+        service['properties']['vars']['pg_autovacuum_host'],
+        service['properties']['vars']['pg_autovacuum_logfile']))
+        for name, service in services.items())
+    debian_log = '/var/log/postgresql/postgresql-*.log*'
+    assert shown == {
+        # This node's own server: its socket, and its log.
+        'localhost': ('here', '/var/run/postgresql', debian_log),
+        # A remote server: its address, and no log, which is not here.
+        'remote': ('here', '192.0.2.10', ''),
+        'db.example.org': ('here', 'db.example.org', ''),
+        'remote-with-log': ('here', '192.0.2.11', ''),
+        # Through the agent on the database host: its socket and its log.
+        'db9': ('db9', '/var/run/postgresql', debian_log),
+        'db9-no-log': ('db9', '/var/run/postgresql', ''),
+    }, shown
+    # The log over the connection, where the host asks for it.
+    assert services['remote-with-log!pg-autovacuum']['properties']['vars'].get(
+        'pg_autovacuum_log_via_sql', True)
+
+
+def _netstring_records(path, record_type):
+    """{name: record} of RECORD_TYPE from one of Icinga's files: a sequence
+    of netstrings, each a JSON object."""
+    data = path.read()
+    records = {}
+    start = 0
+    while start < len(data):
+        colon = data.index(':', start)
+        length = int(data[start:colon])
+        record = json.loads(data[colon + 1:colon + 1 + length])
+        start = colon + 1 + length + 1  # past the ","
+        if record.get('type') == record_type:
+            # The objects file names a service by its short name alone.
+            name = record.get('properties', {}).get('__name', record['name'])
+            records[name] = record
+    return records
 
 
 @needs_icinga2
-def test_icinga_runs_the_check_with_defaults_and_host_overrides(tmpdir,
-                                                                 cluster):
-    config, spool = icinga_config(tmpdir, cluster)
-    with role(cluster, 'monitor', 'pg_monitor'):
-        with idle_in_transaction(cluster, idle_for=1.1) as pid:
-            daemon = subprocess.Popen(daemon_arguments(tmpdir, config),
-                                      stdout=subprocess.PIPE,
-                                      stderr=subprocess.STDOUT)
-            try:
-                _wait_for_records(spool, {'db1', 'db2'}, timeout=60)
-            finally:
-                os.kill(daemon.pid, signal.SIGTERM)
-                daemon.communicate()
+def test_icinga_reports_each_hosts_own_server(tmpdir, cluster):
+    log = tmpdir.join('postgresql-Sun.log')
+    log.write('')
+    with running() as remote:
+        config, spool = icinga_config(tmpdir, RUN_HOSTS % {
+            'host': cluster.host, 'port': cluster.port,
+            'remote_port': remote.port,
+            'log_glob': tmpdir.join('postgresql-*.log')})
+        remote.execute('CREATE ROLE nagios LOGIN IN ROLE pg_monitor')
+        # A check that connected to "this node's" server by libpq's defaults
+        # would find the idle session there.
+        env = dict(os.environ, PGHOST=cluster.host, PGPORT=str(cluster.port))
+        with role(cluster, 'monitor', 'pg_monitor'), \
+                role(cluster, 'nagios', 'pg_monitor'):
+            with idle_in_transaction(cluster, idle_for=1.1) as pid:
+                daemon = subprocess.Popen(daemon_arguments(tmpdir, config),
+                                          env=env, stdout=subprocess.PIPE,
+                                          stderr=subprocess.STDOUT)
+                try:
+                    _wait_for_records(spool, {'localhost', 'remote', 'db2'},
+                                      timeout=60)
+                finally:
+                    os.kill(daemon.pid, signal.SIGTERM)
+                    daemon.communicate()
     results = _last_check_results(tmpdir.join('datadir', 'icinga2.state'))
     state_dir = str(tmpdir.join('datadir', 'check_pg_autovacuum'))
-    # db1: the shipped defaults, and no server there on a test machine.
-    default = results['db1!pg-autovacuum']
-    assert default['command'][1:] == [
-        '--logfile', '/var/log/postgresql/postgresql-*.log',
-        '--state-dir', state_dir, '-H', '/var/run/postgresql', '-U', 'nagios',
-        '-t', '50', '-v'], default
-    assert default['state'] == 3, default
+    idle_line = (r'AUTOVACUUM WARNING - 1 session idle in transaction, longest '
+                 r'\d+s \(pid %d, db postgres\)' % pid)
+    # This node's own server, with Debian's log: whether that log is there
+    # and readable on a test machine or not, the idle session's WARNING
+    # stands.
+    node = results['localhost!pg-autovacuum']
+    assert node['command'][1:] == [
+        '--idle-warning', '0', '--logfile', '/var/log/postgresql/postgresql-*.log*',
+        '--state-dir', state_dir, '-H', cluster.host, '-U', 'nagios',
+        '-p', str(cluster.port), '-t', '50', '-v'], node
+    assert node['state'] == 1, node
+    assert re.match(idle_line + '( / server log: .*)?$',
+                    node['output'].splitlines()[0]), node
+    # The remote host: its address and port, its own server (no session
+    # idle there), and no log.
+    remote_result = results['remote!pg-autovacuum']
+    assert remote_result['command'][1:] == [
+        '--idle-warning', '0', '--logfile', '', '--state-dir', state_dir,
+        '-H', '127.0.0.1', '-U', 'nagios', '-p', str(remote.port), '-t', '50',
+        '-v'], remote_result
+    assert remote_result['state'] == 0, remote_result
+    assert remote_result['output'].startswith(
+        'AUTOVACUUM OK - nothing holds back vacuum / no session idle in '
+        'transaction / '), remote_result
+    assert '\nserver log: not read; give --logfile' in remote_result['output']
     # db2: socket, port, role and log from the host, checked for real.
     overridden = results['db2!pg-autovacuum']
     assert overridden['command'][1:] == [
@@ -176,9 +284,7 @@ def test_icinga_runs_the_check_with_defaults_and_host_overrides(tmpdir,
         '-p', str(cluster.port), '-t', '50', '-v'], overridden
     assert overridden['state'] == 1, overridden
     first_line = overridden['output'].splitlines()[0]
-    assert re.match(r'AUTOVACUUM WARNING - 1 session idle in transaction, '
-                    r'longest \d+s \(pid %d, db postgres\)$' % pid,
-                    first_line), overridden
+    assert re.match(idle_line + '$', first_line), overridden
     # The CheckCommand asks for -v: a line per session.
     assert re.search(r'\npid %d db postgres user postgres app zodb-app' % pid,
                      overridden['output']), overridden
@@ -188,6 +294,31 @@ def test_icinga_runs_the_check_with_defaults_and_host_overrides(tmpdir,
     assert re.match(r'\d+s;0;3600;0$', perfdata['idle_in_transaction_max']), \
         perfdata
     assert any(name.startswith('memory-') for name in os.listdir(state_dir))
+
+
+def test_the_checkcommand_has_every_option_as_help_words_it():
+    """make contrib writes the arguments; this fails when someone forgot."""
+    with io.open(os.path.join(CONTRIB, 'icinga2', 'check_pg_autovacuum.conf'),
+                 encoding='utf-8') as shipped:
+        config = shipped.read()
+    assert icinga2.with_arguments(config, cli.make_parser()) == config, \
+        'contrib/icinga2/check_pg_autovacuum.conf is out of date: make contrib'
+    for action in cli.make_parser()._actions:
+        if action.dest not in ('help', 'version'):
+            assert '$pg_autovacuum_%s$' % action.dest in config, action.dest
+
+
+def test_the_nagios_examples_use_options_the_plugin_has():
+    known = set(option for action in cli.make_parser()._actions
+                for option in action.option_strings)
+    for name in ('check_pg_autovacuum.cfg', 'nrpe.cfg'):
+        with open(os.path.join(CONTRIB, 'nagios', name)) as shipped:
+            lines = [line for line in shipped if 'check_pg_autovacuum ' in line
+                     and not line.startswith('#')]
+        assert lines, name
+        for line in lines:
+            used = set(re.findall(r' (--?[A-Za-z][\w-]*)', line))
+            assert used <= known, (name, used - known)
 
 
 def _wait_for_records(spool, hosts, timeout):
@@ -207,23 +338,15 @@ def _wait_for_records(spool, hosts, timeout):
 
 
 def _last_check_results(state_file):
-    """{service name: its last check result} from Icinga's state file: a
-    sequence of netstrings, each a JSON object."""
-    data = state_file.read()
-    results = {}
-    start = 0
-    while start < len(data):
-        colon = data.index(':', start)
-        length = int(data[start:colon])
-        record = json.loads(data[colon + 1:colon + 1 + length])
-        start = colon + 1 + length + 1  # past the ","
-        if record.get('type') == 'Service':
-            results[record['name']] = record['update']['last_check_result']
-    return results
+    """{service name: its last check result} from Icinga's state file."""
+    return dict((name, record['update']['last_check_result']) for name, record
+                in _netstring_records(state_file, 'Service').items())
 
 
 # Database hosts as an admin adds them to Debian's sample configuration:
-# db1 says where its server is by custom variables, db2 takes the defaults.
+# db1 says where its server is by custom variables, db2 is a remote server
+# known by its address (and, the test's servers being on other ports than
+# 5432, its port), db3 takes every default.
 NAGIOS_HOSTS = """
 define host {
     use             postgresql-server,linux-server
@@ -237,6 +360,12 @@ define host {
 define host {
     use             postgresql-server,linux-server
     host_name       db2
+    address         127.0.0.1
+    _PGPORT         %(remote_port)d
+}
+define host {
+    use             postgresql-server,linux-server
+    host_name       db3
     address         127.0.0.1
 }
 """
@@ -284,32 +413,38 @@ def test_nagios_runs_the_shipped_service_on_its_hostgroup(tmpdir, cluster):
     directory = tmpdir.mkdir('nagios')
     directory.mkdir('checkresults')
     directory.join('postgresql-Sun.log').write('')
-    directory.join('hosts.cfg').write(
-        NAGIOS_HOSTS % {'host': cluster.host, 'port': cluster.port,
-                        'log_glob': directory.join('postgresql-*.log')})
     directory.join('resource.cfg').write('$USER1$=%s\n' % plugin_dir())
     config = directory.join('nagios.cfg')
     config.write(NAGIOS_CFG % {'dir': directory, 'contrib': CONTRIB,
                                'stock_objects': stock_objects()})
-    verified = subprocess.Popen([NAGIOS4, '-v', str(config)],
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    output = verified.communicate()[0].decode('utf-8', 'replace')
-    assert verified.returncode == 0, output
-    # Nothing from the environment: the port comes from the host's macro.
+    # The port comes from the host's macro; PGHOST is "this host's" server,
+    # which a check that ignored the host's address would read.
     env = dict((name, value) for name, value in os.environ.items()
                if not name.startswith('PG'))
-    env['XDG_STATE_HOME'] = str(tmpdir.join('state'))
-    with role(cluster, 'monitor', 'pg_monitor'):
-        with idle_in_transaction(cluster, idle_for=1.1):
-            daemon = subprocess.Popen([NAGIOS4, str(config)], env=env,
-                                      stdout=subprocess.PIPE,
-                                      stderr=subprocess.STDOUT)
-            try:
-                status = _wait_for_status(directory.join('status.dat'),
-                                          ['db1', 'db2'], 60)
-            finally:
-                os.kill(daemon.pid, signal.SIGTERM)
-                daemon.communicate()
+    env.update(PGHOST=cluster.host, XDG_STATE_HOME=str(tmpdir.join('state')))
+    with running() as remote:
+        directory.join('hosts.cfg').write(NAGIOS_HOSTS % {
+            'host': cluster.host, 'port': cluster.port,
+            'remote_port': remote.port,
+            'log_glob': directory.join('postgresql-*.log')})
+        verified = subprocess.Popen([NAGIOS4, '-v', str(config)],
+                                    stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT)
+        output = verified.communicate()[0].decode('utf-8', 'replace')
+        assert verified.returncode == 0, output
+        remote.execute('CREATE ROLE nagios LOGIN IN ROLE pg_monitor')
+        with role(cluster, 'monitor', 'pg_monitor'), \
+                role(cluster, 'nagios', 'pg_monitor'):
+            with idle_in_transaction(cluster, idle_for=1.1):
+                daemon = subprocess.Popen([NAGIOS4, str(config)], env=env,
+                                          stdout=subprocess.PIPE,
+                                          stderr=subprocess.STDOUT)
+                try:
+                    status = _wait_for_status(directory.join('status.dat'),
+                                              ['db1', 'db2', 'db3'], 60)
+                finally:
+                    os.kill(daemon.pid, signal.SIGTERM)
+                    daemon.communicate()
     checked = status['db1']
     assert checked['current_state'] == '0', checked['plugin_output']
     # Findings split by " / ", which Nagios leaves alone (a ";" would show
@@ -324,11 +459,48 @@ def test_nagios_runs_the_shipped_service_on_its_hostgroup(tmpdir, cluster):
     # The log its _PGLOGFILE names was read (a first run starts at its end).
     assert re.search(r'autovacuum_cancels=0;1;10;0', checked['performance_data']), \
         checked
-    # db2 set nothing: libpq's defaults, the local socket and port 5432,
-    # where the test machine runs no server for the role root.
-    assert status['db2']['current_state'] == '3', status['db2']
-    assert status['db2']['plugin_output'].startswith('AUTOVACUUM UNKNOWN - '), \
-        status['db2']
+    # db2: its own server, by its address and port, not "this host's" with
+    # the idle session; no log.
+    remote_checked = status['db2']
+    assert remote_checked['current_state'] == '0', remote_checked
+    assert remote_checked['plugin_output'].startswith(
+        'AUTOVACUUM OK - nothing holds back vacuum / no session idle in '
+        'transaction / '), remote_checked
+    assert 'server log: not read' in remote_checked['long_plugin_output']
+    # db3 set nothing: its address and port 5432, where the test machine
+    # runs no server for the role nagios.
+    assert status['db3']['current_state'] == '3', status['db3']
+    assert status['db3']['plugin_output'].startswith('AUTOVACUUM UNKNOWN - '), \
+        status['db3']
+
+
+def test_nrpes_command_takes_a_glob_that_matches_two_files(plugin, cluster,
+                                                            tmpdir):
+    """NRPE runs the line through /bin/sh, as this test does, with this
+    machine's paths for the plugin, the socket and the log."""
+    with open(os.path.join(CONTRIB, 'nagios', 'nrpe.cfg')) as shipped:
+        line = [l for l in shipped if l.startswith('command[')][0]
+    command = line.split('=', 1)[1].strip() \
+        .replace('/usr/lib/nagios/plugins/', plugin_dir() + '/') \
+        .replace('/var/run/postgresql', cluster.host) \
+        .replace('/var/log/postgresql/', str(tmpdir) + '/')
+    # The log of the cluster pg_upgradecluster left behind, logrotate's
+    # copy, the live log: oldest first.
+    for age, name in ((30, 'postgresql-14-main.log'),
+                      (20, 'postgresql-15-main.log.1'),
+                      (10, 'postgresql-15-main.log')):
+        tmpdir.join(name).write('line\n')
+        os.utime(str(tmpdir.join(name)), (time.time() - age, time.time() - age))
+    env = dict((name, value) for name, value in os.environ.items()
+               if not name.startswith('PG'))
+    env.update(PGPORT=str(cluster.port), XDG_STATE_HOME=str(tmpdir))
+    with role(cluster, 'nagios', 'pg_monitor'):
+        nrpe = subprocess.Popen(['/bin/sh', '-c', command], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        stdout, stderr = [out.decode('utf-8') for out in nrpe.communicate()]
+    assert (nrpe.returncode, stderr) == (0, ''), (stdout, stderr)
+    assert stdout.startswith('AUTOVACUUM OK - '), stdout
+    assert 'autovacuum_cancels=0;1;10;0' in stdout, stdout
 
 
 def _wait_for_status(path, hosts, timeout):

@@ -140,7 +140,7 @@ performance data (fixed labels; s = seconds):
 """
 
 
-def _parser():
+def make_parser():
     parser = ArgumentParser(
         prog='check_pg_autovacuum', description=__doc__, epilog=PERFDATA,
         formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -197,7 +197,7 @@ def _parser():
     log.add_argument('--logfile', metavar='PATH', help='the server log: a file, '
                      'or a glob whose newest match is the live file and the '
                      'others its rotations (e.g. '
-                     "'/var/log/postgresql/postgresql-*.log')")
+                     "'/var/log/postgresql/postgresql-*.log*')")
     log.add_argument('--log-via-sql', action='store_true',
                      help="read the server's log files through the connection "
                      '(logging_collector; needs pg_monitor and EXECUTE on '
@@ -294,7 +294,7 @@ def _parser():
 
 
 def parse_args(argv=None):
-    args = _parser().parse_args(
+    args = make_parser().parse_args(
         _utf8_arguments(sys.argv[1:] if argv is None else argv))
     # Values are converted here, not by argparse types: Python 2's argparse
     # replaces a non-ASCII message of a type function by a generic one.
