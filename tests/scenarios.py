@@ -292,3 +292,49 @@ def without_root_powers():
         return []
     return ['setpriv', '--inh-caps=-all',
             '--bounding-set=-dac_override,-dac_read_search', '--']
+
+
+def heap_blocks_touched(cluster, dbname, table, quiet=1.0, timeout=15):
+    """Heap blocks of TABLE read or found in the cache so far, once the
+    statistics have settled: no check_pg_autovacuum session is left, and
+    the count has not moved for QUIET seconds (a backend flushes its
+    counters as it exits, the stats collector before 15 a little later,
+    and a reader's snapshot of them may be half a second old)."""
+    deadline = time.time() + timeout
+    last, since = None, time.time()
+    while True:
+        touched, ours = cluster.execute(
+            "SELECT (SELECT coalesce(heap_blks_read, 0) + "
+            "coalesce(heap_blks_hit, 0) FROM pg_statio_user_tables "
+            "WHERE relname = %s), (SELECT count(*) FROM pg_stat_activity "
+            "WHERE application_name = 'check_pg_autovacuum')", (table,),
+            dbname=dbname)[0]
+        if touched != last or ours:
+            last, since = touched, time.time()
+        elif time.time() - since >= quiet:
+            return touched
+        if time.time() > deadline:
+            raise AssertionError('the heap counters of %s never settled: %s'
+                                 % (table, last))
+        time.sleep(0.1)
+
+
+def table_no_page_all_visible(cluster, dbname, table, rows=60000, updates=2):
+    """A bloated table as the incident leaves it: every row updated while an
+    old transaction was open, so that VACUUM could remove nothing and mark no
+    page all-visible; analyzed.  Returns its size in blocks."""
+    cluster.execute('CREATE TABLE %s (id int, v int, t text) WITH '
+                    '(autovacuum_enabled = false)' % table, dbname=dbname)
+    cluster.execute("INSERT INTO %s SELECT g, g, 'row ' || g FROM "
+                    "generate_series(1, %d) g" % (table, rows), dbname=dbname)
+    with idle_in_transaction(cluster, dbname=dbname):
+        for _ in range(updates):
+            cluster.execute('UPDATE %s SET v = v + 1' % table, dbname=dbname)
+        cluster.execute('VACUUM ANALYZE %s' % table, dbname=dbname)
+    wait_for_statistics(cluster, dbname, table, modified=0)
+    blocks, all_visible = cluster.execute(
+        "SELECT pg_relation_size(%s) / current_setting('block_size')::int, "
+        "relallvisible FROM pg_class WHERE relname = %s", (table, table),
+        dbname=dbname)[0]
+    assert all_visible == 0, '%d of %d pages all-visible' % (all_visible, blocks)
+    return blocks

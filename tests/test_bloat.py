@@ -17,7 +17,8 @@ import re
 import psycopg2
 import pytest
 
-from scenarios import database, idle_in_transaction, role, wait_for_statistics
+from scenarios import (database, heap_blocks_touched, idle_in_transaction,
+                       role, table_no_page_all_visible, wait_for_statistics)
 
 _numbers = itertools.count(1)
 
@@ -88,6 +89,10 @@ def bloat_check(plugin, db, *args, **kwargs):
                   '--databases', '^%s$' % re.escape(db), *args, **kwargs)
 
 
+# How a table measured in this very run is said to be confirmed.
+MEASURED_NOW = re.compile(r'confirmed by pgstattuple_approx now \(read '
+                          r'(\d+ bytes|[\d.]+ [kMG]B)\)$')
+
 # What the memory adds to a table's -v line from the second run on.
 WITNESS = r'(; size per row [\d.]+x the least seen \(\w+ ago\))?'
 
@@ -141,7 +146,7 @@ def test_the_estimate_and_the_measurement_match_pgstattuple(
     cluster.execute('CREATE EXTENSION pgstattuple', dbname=db)
     confirmed = bloat_check(plugin, db)
     percent, how = figure(confirmed, db, shape)
-    assert how == 'confirmed by pgstattuple_approx', how
+    assert MEASURED_NOW.match(how), how
     assert abs(percent - truth) <= CONFIRMED_TOLERANCE, (percent, truth)
 
 
@@ -216,7 +221,7 @@ def test_a_role_that_cannot_read_the_statistics_says_so(plugin, cluster, db):
         cluster.execute('CREATE EXTENSION pgstattuple', dbname=db)
         measured = bloat_check(plugin, db, env={'PGUSER': 'watcher'})
     assert measured.returncode == 1, measured
-    assert figure(measured, db, 'private')[1] == 'confirmed by pgstattuple_approx'
+    assert MEASURED_NOW.match(figure(measured, db, 'private')[1])
 
 
 def test_a_toast_table_is_measured_never_estimated(plugin, cluster, db):
@@ -263,7 +268,7 @@ def test_a_toast_table_is_measured_never_estimated(plugin, cluster, db):
                     r'confirmed\)\|' % re.escape(db), measured.stdout), \
         measured.stdout
     percent, how = figure(measured, db, re.escape('docs (TOAST)'))
-    assert how == 'confirmed by pgstattuple_approx', how
+    assert MEASURED_NOW.match(how), how
     assert abs(percent - truth) <= CONFIRMED_TOLERANCE, (percent, truth)
 
 
@@ -308,3 +313,120 @@ def test_a_bad_minimum_size_is_unknown(plugin, value):
     assert result.stdout == (
         "AUTOVACUUM UNKNOWN - argument --bloat-min-size: not a size (bytes, or "
         "with kB, MB, GB, TB): '%s' (see --help)\n" % value), result
+
+
+def measured_checks(plugin, cluster, db, table, runs, *args):
+    """RUNS bloat checks; for each, the check and the heap blocks of TABLE
+    it touched, as the server counts them."""
+    checks = []
+    for _ in range(runs):
+        before = heap_blocks_touched(cluster, db, table)
+        result = bloat_check(plugin, db, *args)
+        checks.append((result, heap_blocks_touched(cluster, db, table) - before))
+    return checks
+
+
+def test_a_measurement_is_remembered_not_read_again(plugin, cluster, db):
+    """The incident's table (no page all-visible): the first check reads it,
+    the next ones within --bloat-measure-every read next to nothing, and
+    -v says when it was measured."""
+    if not has_pgstattuple(cluster, db):
+        pytest.skip('no pgstattuple in this server')
+    blocks = table_no_page_all_visible(cluster, db, 'incident')
+    checks = measured_checks(plugin, cluster, db, 'incident', 3)
+    (first, first_read), later = checks[0], checks[1:]
+    assert first_read >= blocks, (first_read, blocks)
+    percent, how = figure(first, db, 'incident')
+    assert MEASURED_NOW.match(how), how
+    for result, read in later:
+        assert read <= blocks / 10, (read, blocks)
+        assert figure(result, db, 'incident') == (
+            percent, 'confirmed by pgstattuple_approx %s ago'
+            % re.search(r'(\d+s) ago$', figure(result, db, 'incident')[1])
+            .group(1)), result.stdout
+        assert result.returncode == first.returncode, result
+    # Told to measure every run, it does.
+    (again, read), = measured_checks(plugin, cluster, db, 'incident', 1,
+                                     '--bloat-measure-every', '0')
+    assert MEASURED_NOW.match(figure(again, db, 'incident')[1])
+    assert read >= blocks, (read, blocks)
+
+
+def test_a_table_that_changed_much_is_measured_again(plugin, cluster, db):
+    if not has_pgstattuple(cluster, db):
+        pytest.skip('no pgstattuple in this server')
+    table_no_page_all_visible(cluster, db, 'changing')
+
+    def how(result):
+        return figure(result, db, 'changing')[1]
+
+    assert MEASURED_NOW.match(how(bloat_check(plugin, db)))
+    # Grown by a third: every row updated once more while a transaction is
+    # open (nothing can be pruned), no VACUUM or ANALYZE since: only its
+    # size tells.
+    with idle_in_transaction(cluster, dbname=db):
+        cluster.execute('UPDATE changing SET v = v + 1', dbname=db)
+    grown = bloat_check(plugin, db)
+    assert MEASURED_NOW.match(how(grown)), grown.stdout
+    # Half its rows deleted and vacuumed: the same size, and the estimate
+    # jumps.
+    cluster.execute('DELETE FROM changing WHERE id <= 30000', dbname=db)
+    cluster.execute('VACUUM ANALYZE changing', dbname=db)
+    wait_for_statistics(cluster, db, 'changing', modified=0)
+    emptied = bloat_check(plugin, db)
+    assert MEASURED_NOW.match(how(emptied)), emptied.stdout
+    assert figure(emptied, db, 'changing')[0] > figure(grown, db, 'changing')[0]
+    assert re.match(r'confirmed by pgstattuple_approx \d+s ago$',
+                    how(bloat_check(plugin, db)))
+    # A rewrite is a new file: measured afresh, and no longer bloated.
+    cluster.execute('VACUUM FULL ANALYZE changing', dbname=db)
+    wait_for_statistics(cluster, db, 'changing', modified=0)
+    rewritten = bloat_check(plugin, db)
+    assert rewritten.stdout.startswith('AUTOVACUUM OK - no table bloated|'), \
+        rewritten.stdout
+
+
+def test_the_read_limit_holds_with_several_big_tables(plugin, cluster, db):
+    """Three tables of about 3 MB none of whose pages is all-visible, a
+    limit of 5 MB a run: one is measured per run, the worst first, and
+    the others wait for the next runs, which find the first remembered."""
+    if not has_pgstattuple(cluster, db):
+        pytest.skip('no pgstattuple in this server')
+    tables = ['big_a', 'big_b', 'big_c']
+    for number, table in enumerate(tables):
+        table_no_page_all_visible(cluster, db, table, rows=20000 + 2000 * number)
+    limit = 5 << 20
+    before = [heap_blocks_touched(cluster, db, table) for table in tables]
+    measured_in = []
+    for _ in range(3):
+        result = bloat_check(plugin, db, '--bloat-read-limit', '5MB')
+        now = [table for table in tables
+               if MEASURED_NOW.match(figure(result, db, table)[1])]
+        assert len(now) == 1, result.stdout
+        measured_in.append(now[0])
+        waiting = [table for table in tables if table not in measured_in]
+        for table in waiting:
+            assert re.search(r'\n%s\.public\.%s .*not confirmed: it would read '
+                             r'~[\d.]+ MB \(pages not all-visible\), over '
+                             r'--bloat-read-limit \(5\.0 MB a run, [\d.]+ MB '
+                             r'read already\)' % (re.escape(db), table),
+                             result.stdout), result.stdout
+        read = sum(heap_blocks_touched(cluster, db, table) - start
+                   for table, start in zip(tables, before)) * 8192
+        assert read <= limit, (read, limit)
+        before = [heap_blocks_touched(cluster, db, table) for table in tables]
+    # The biggest wastes the most: measured first.
+    assert measured_in == ['big_c', 'big_b', 'big_a'], measured_in
+
+
+def test_a_table_over_the_read_limit_is_estimated_not_read(plugin, cluster, db):
+    if not has_pgstattuple(cluster, db):
+        pytest.skip('no pgstattuple in this server')
+    blocks = table_no_page_all_visible(cluster, db, 'huge')
+    (result, read), = measured_checks(plugin, cluster, db, 'huge', 1,
+                                      '--bloat-read-limit', '1MB')
+    assert read <= blocks / 10, (read, blocks)
+    percent, how = figure(result, db, 'huge')
+    assert re.match(r'estimated from statistics, not confirmed: it would read '
+                    r'~[\d.]+ MB \(pages not all-visible\), over '
+                    r'--bloat-read-limit \(1\.0 MB a run\)$', how), how

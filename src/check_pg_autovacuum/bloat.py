@@ -25,6 +25,15 @@ Two witnesses:
   from the free space map.  It confirms the worst few tables, or measures
   those the estimate could not, within half the time left.
 
+A measurement reads pages, through a small ring of buffers (BAS_BULKREAD,
+so the server's cache keeps what it holds), but during an incident that
+is the whole table.  So it is remembered (the memory between runs) and
+made again only when the table can have changed much: a new file (a
+rewrite), its size or its estimate moved (MEASURE_AGAIN_*), or older than
+--bloat-measure-every.  And a run reads at most --bloat-read-limit bytes:
+a table whose pages not all-visible would take more waits until VACUUM has
+made them all-visible (then little is read), or for a limit given by hand.
+
 And, beside them, what the memory between runs saw: a table's size per row
 (pg_class: pages over rows, as the last VACUUM or ANALYZE counted both) now
 against the least seen for the same file.  Not a share of anything -- rows
@@ -49,6 +58,11 @@ ITEM_POINTER = 4  # sizeof(ItemIdData), one per row
 ROW_HEADER = 23  # offsetof(HeapTupleHeaderData, t_bits)
 MAXALIGN = 8
 MAX_CONFIRMED = 5  # tables measured by pgstattuple_approx in one run
+# A remembered measurement stands while the table's size stays within a
+# tenth of what was measured and its estimate within ten points of what
+# it was: a change that moves the share wasted by less reads as little.
+MEASURE_AGAIN_SIZE = 0.1
+MEASURE_AGAIN_POINTS = 10
 MAX_REMEMBERED = 10000  # tables whose size per row the memory keeps, biggest
 # pgstattuple_approx refuses a TOAST table before 14 ("is not a table or
 # materialized view"), tried on 10 to 13.
@@ -73,6 +87,12 @@ class TableBloat(object):
         self.reason = reason
         self.confirmed = False
         self.confirm_note = None  # why pgstattuple_approx could not tell
+        self.measured_seconds = None  # how long ago, when remembered
+        self.bytes_read = None  # what measuring it read, in this run
+        self.estimated_percent = self.percent_of(share)
+        self.size_now = getattr(row, 'size_now', size)
+        self.key = '%s %s' % (row.oid, row.file_node)
+        self.would_read = _would_read(row, self.size_now)
         self.per_row = row.pages * row.block_size / row.live_rows \
             if row.live_rows > 0 and row.pages > 0 else None
         self.growth = None  # per_row over the least the memory saw
@@ -84,7 +104,11 @@ class TableBloat(object):
 
     @property
     def percent(self):
-        return None if self.share is None else round(self.share * 100, 1)
+        return self.percent_of(self.share)
+
+    @staticmethod
+    def percent_of(share):
+        return None if share is None else round(share * 100, 1)
 
     @property
     def wasted(self):
@@ -92,12 +116,45 @@ class TableBloat(object):
 
     def measured(self, measure):
         """Replace the estimate by what pgstattuple_approx measured."""
-        self.size = measure.table_len
-        free_or_dead = measure.dead_tuple_len + measure.approx_free_space
-        self.share = free_or_dead / self.size if self.size else 0.0
-        self.compact = self.size - free_or_dead
+        self.bytes_read = int(measure.table_len * measure.scanned_percent / 100)
+        self._confirmed_as(measure.table_len, measure.dead_tuple_len +
+                           measure.approx_free_space)
+
+    def remembered(self, size, free_or_dead, seconds):
+        """Replace the estimate by a measurement SECONDS old."""
+        self._confirmed_as(size, free_or_dead)
+        self.measured_seconds = seconds
+
+    def _confirmed_as(self, size, free_or_dead):
+        self.size = size
+        self.share = free_or_dead / size if size else 0.0
+        self.compact = size - free_or_dead
         self.reason = None
         self.confirmed = True
+
+    def measurement(self):
+        """What the memory keeps of a measurement: enough to reuse it, and
+        to tell whether the table has changed much since."""
+        return [self.size, self.size - self.compact, self.estimated_percent]
+
+    def changed_much_since(self, measurement):
+        size, _, estimated_percent = measurement
+        if abs(self.size_now - size) > MEASURE_AGAIN_SIZE * size:
+            return True
+        return None not in (estimated_percent, self.estimated_percent) and \
+            abs(self.estimated_percent - estimated_percent) > MEASURE_AGAIN_POINTS
+
+
+def _would_read(row, size_now):
+    """Bytes pgstattuple_approx would read of ROW's table: its pages that
+    were not all-visible at the last VACUUM, or are new since, and one
+    more page for each row changed since (it may have cleared a bit)."""
+    if not hasattr(row, 'all_visible_pages'):
+        return size_now
+    pages_now = size_now // row.block_size
+    not_all_visible = max(0, pages_now - row.all_visible_pages) + \
+        max(0, row.changed_since_vacuum)
+    return min(pages_now, not_all_visible) * row.block_size
 
 
 def _aligned(length):
@@ -142,13 +199,18 @@ class Bloat(nagiosplugin.Resource):
     """Tables of at least MIN_SIZE bytes and the share of them wasted;
     BLOATED (a Range) is what the count of bloated tables counts."""
 
-    def __init__(self, databases, deadline, min_size, bloated, memory=None):
+    def __init__(self, databases, deadline, min_size, bloated, memory=None,
+                 read_limit=None, measure_every=None):
         self.databases = databases
         self.deadline = deadline
         self.min_size = min_size
         self.bloated = bloated
         self.memory = memory
+        self.read_limit = read_limit  # bytes a run may read; None: no limit
+        self.measure_every = measure_every  # seconds; None: every run
+        self.bytes_read = 0
         self.tables = []
+        self._measurements = {}  # database -> its memory scope
         # With the tables' own visit of every database when there is one:
         # no connection more.
         self.estimates = databases.read_along(self._read_estimates)
@@ -177,6 +239,7 @@ class Bloat(nagiosplugin.Resource):
         self.tables = [estimate(row) for row in rows]
         if self.memory is not None:
             self._remember_sizes_per_row(rows)
+            self._recall_measurements(rows)
         self._confirm(self._candidates())
         self.tables.sort(key=lambda t: (t.share is None, -t.wasted, t.name))
         bloated = self.worst()
@@ -202,7 +265,8 @@ class Bloat(nagiosplugin.Resource):
     def _candidates(self):
         """Worth measuring: the bloated by estimate, most wasted first,
         then those not known, biggest first."""
-        bloated = sorted(self.worst(), key=lambda t: -t.wasted)
+        bloated = sorted([t for t in self.worst() if not t.confirmed],
+                         key=lambda t: -t.wasted)
         unknown = sorted(self.not_known(), key=lambda t: -t.size)
         if self.databases.session.server_version < TOAST_MEASURED_FROM:
             for table in unknown:
@@ -226,6 +290,28 @@ class Bloat(nagiosplugin.Resource):
             if since < scope.now and least > 0:
                 table.growth = table.per_row / least
                 table.least_seconds = int(scope.now - since)
+
+    def _recall_measurements(self, rows):
+        """Measurements of earlier runs that still stand, applied, and kept
+        for the next run; the others are forgotten and measured anew."""
+        for table, row in zip(self.tables, rows):
+            scope = self._measurements.setdefault(row.database, self.memory.scope(
+                'bloat measured %s' % row.database, '%s' % row.database_oid,
+                row.now_epoch))
+            measurement, since = scope.recall(table.key)
+            if measurement is None or not _is_measurement(measurement):
+                continue
+            age = scope.now - since
+            if table.changed_much_since(measurement) or (
+                    self.measure_every is not None and age >= self.measure_every):
+                continue
+            table.remembered(measurement[0], measurement[1], max(0, int(age)))
+            scope.keep(table.key, measurement, since)
+
+    def _remember(self, table):
+        scope = self._measurements.get(table.database)
+        if scope is not None:
+            scope.keep(table.key, table.measurement(), scope.now)
 
     def _confirm(self, candidates):
         # Half the time left, so that a slow measurement leaves the rest of
@@ -267,12 +353,32 @@ class Bloat(nagiosplugin.Resource):
         if left_ms < 100:
             table.confirm_note = 'no time left to measure it'
             return
+        if self.read_limit is not None and \
+                self.bytes_read + table.would_read > self.read_limit:
+            table.confirm_note = (
+                'it would read ~%s (pages not all-visible), over '
+                '--bloat-read-limit (%s a run%s)' % (
+                    words.size(table.would_read), words.size(self.read_limit),
+                    ', %s read already' % words.size(self.bytes_read)
+                    if self.bytes_read else ''))
+            return
         session.rows("SELECT set_config('statement_timeout', %(ms)s, false)",
                      {'ms': '%d' % left_ms})
         try:
             table.measured(session.rows(sql, {'oid': table.oid})[0])
         except CheckError as error:
             table.confirm_note = '%s' % error
+            return
+        self.bytes_read += table.bytes_read
+        self._remember(table)
+
+
+def _is_measurement(value):
+    """A fact of ours: [size, free or dead bytes, estimated percent]."""
+    return isinstance(value, list) and len(value) == 3 and all(
+        isinstance(number, (int, float)) and not isinstance(number, bool)
+        for number in value[:2]) and value[0] > 0 and \
+        (value[2] is None or isinstance(value[2], (int, float)))
 
 
 def _witness(table):
@@ -281,6 +387,15 @@ def _witness(table):
         return ''
     return '; size per row %.1fx the least seen (%s)' % (
         table.growth, words.ago(table.least_seconds))
+
+
+def _confirmation(table):
+    """'confirmed by pgstattuple_approx now (read 1.1 GB)', '... 3h ago'."""
+    if table.measured_seconds is not None:
+        return 'confirmed by pgstattuple_approx %s' % words.ago(
+            table.measured_seconds)
+    return 'confirmed by pgstattuple_approx now (read %s)' % words.size(
+        table.bytes_read or 0)
 
 
 def _figure(table):
@@ -318,7 +433,7 @@ class BloatContext(FindingContext):
         lines = ['%s %s, %s%% free or dead (would be ~%s after a rewrite), %s%s'
                  % (t.name, words.size(t.size),
                     words.perfdata_number(t.percent), words.size(t.compact),
-                    'confirmed by pgstattuple_approx' if t.confirmed
+                    _confirmation(t) if t.confirmed
                     else 'estimated from statistics%s' % (
                         ', not confirmed: %s' % t.confirm_note
                         if t.confirm_note else ''), _witness(t))

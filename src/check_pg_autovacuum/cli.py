@@ -57,7 +57,7 @@ from .cancels import (
     NoServerLogContext, ServerLogContext)
 from .connection import Deadline, Session, conninfo
 from .databases import Databases
-from .durations import parse_range
+from .durations import parse_duration, parse_range
 from .errors import CheckError
 from .horizon import (
     HorizonContext, HorizonHolders, HorizonXidContext, StaleSlotsContext)
@@ -270,6 +270,20 @@ def make_parser():
                        help='tables smaller than this are never reported '
                        '(bytes, or with kB, MB, GB, TB; default: '
                        '%(default)s)')
+    bloat.add_argument('--bloat-read-limit', default='256MB', metavar='SIZE',
+                       help='pgstattuple_approx reads at most this much of '
+                       'the tables in one run; a table that would take more '
+                       'is measured once VACUUM has made most of its pages '
+                       'all-visible, or by hand with a higher limit (0: '
+                       'measure none; default: %(default)s, about a second '
+                       'of reading, through a ring that leaves the server\'s '
+                       'cache alone)')
+    bloat.add_argument('--bloat-measure-every', default='1d',
+                       metavar='DURATION', help='a measurement is remembered '
+                       'and made again after this long, or sooner when the '
+                       'table\'s size moved by a tenth or its estimate by ten '
+                       'points (0: every run; default: %(default)s: bloat '
+                       'grows over days, and only a rewrite undoes it)')
     general = parser.add_argument_group('general')
     general.add_argument('--only', metavar='LIST',
                          help='run only these findings (comma-separated: %s)'
@@ -312,6 +326,12 @@ def parse_args(argv=None):
     args.max_connections = _whole_number('--max-connections',
                                          args.max_connections, 2, 10000)
     args.bloat_min_size = _size('--bloat-min-size', args.bloat_min_size)
+    args.bloat_read_limit = _size('--bloat-read-limit', args.bloat_read_limit)
+    try:
+        args.bloat_measure_every = parse_duration(args.bloat_measure_every)
+    except ValueError as error:
+        raise UsageError('argument --bloat-measure-every: %s (see --help)'
+                         % error)
     args.findings = [name for name in _finding_names('--only', args.only,
                                                      DEFAULT_FINDINGS)
                      if name not in _finding_names('--skip', args.skip, ())]
@@ -424,7 +444,8 @@ def build_check(args, session, databases, deadline):
                   WorkersSaturatedContext(args.workers_warning))
     if 'bloat' in findings:
         check.add(Bloat(databases, deadline, args.bloat_min_size,
-                        args.bloat_warning, memory),
+                        args.bloat_warning, memory, args.bloat_read_limit,
+                        args.bloat_measure_every),
                   BloatContext(args.bloat_warning, args.bloat_critical))
     if {'vacuum', 'analyze', 'horizon', 'wraparound', 'workers',
             'bloat'} & set(findings):

@@ -9,7 +9,9 @@ keeps the time it began; a new fact, or one whose value changed, begins
 now, or at the estimate its finding gives.  Facts a run no longer reports
 are forgotten, so the file holds only what is wrong, and stays small.
 Other facts are the least value seen (a big table's size per row, the bloat
-finding's second witness): kept while the table is big enough to judge.
+finding's second witness): kept while the table is big enough to judge; or
+a measurement and when it was made (pgstattuple_approx's figure, repeated
+only when the table changed much or the figure is old).
 
 Facts live in scopes -- a database, the shared catalogs, the cluster --
 and a run replaces only the scopes it looked at: a check of one database
@@ -98,6 +100,17 @@ class Scope(object):
             least, since = value, self.now
         self.facts[key] = [least, since]
         return least, since
+
+
+    def recall(self, key):
+        """The value KEY was last kept with, and since when: (None, None)
+        for a fact no run we believe kept.  Not kept again by itself."""
+        previous = self._previous.get(key)
+        return (previous[0], previous[1]) if previous else (None, None)
+
+    def keep(self, key, value, since):
+        """Keep VALUE for KEY as of SINCE, for the next run."""
+        self.facts[key] = [value, since]
 
 
 class Memory(object):

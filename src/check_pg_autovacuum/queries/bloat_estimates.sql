@@ -3,7 +3,11 @@
 -- leave.  pg_stats shows a column only to a role that may SELECT it;
 -- columns_visible says how many it showed us.  The file node, the
 -- database's oid and now: what the memory of the table's size per row is
--- believed for (a rewrite or a new database begins afresh).
+-- believed for (a rewrite or a new database begins afresh).  Its size now
+-- (relpages is as of the last VACUUM or ANALYZE), and what says how much
+-- of it pgstattuple_approx would read: the pages not all-visible at the
+-- last VACUUM, and the rows changed since, each of which may have cleared
+-- one page's bit of the visibility map.
 SELECT current_database() AS database,
        n.nspname AS schema,
        c.relname AS table_name,
@@ -12,6 +16,10 @@ SELECT current_database() AS database,
        c.relpages::bigint AS pages,
        c.reltuples::float8 AS live_rows,
        pg_relation_filenode(c.oid)::bigint AS file_node,
+       pg_relation_size(c.oid) AS size_now,
+       c.relallvisible::bigint AS all_visible_pages,
+       pg_stat_get_dead_tuples(c.oid) + pg_stat_get_mod_since_analyze(c.oid)
+           AS changed_since_vacuum,
        (SELECT oid FROM pg_database
          WHERE datname = current_database())::bigint AS database_oid,
        extract(epoch FROM now())::float8 AS now_epoch,
