@@ -64,6 +64,7 @@ MAX_CONFIRMED = 5  # tables measured by pgstattuple_approx in one run
 MEASURE_AGAIN_SIZE = 0.1
 MEASURE_AGAIN_POINTS = 10
 MAX_REMEMBERED = 10000  # tables whose size per row the memory keeps, biggest
+WITNESS_FROM = 1.1  # a size per row within a tenth of the least says nothing
 # pgstattuple_approx refuses a TOAST table before 14 ("is not a table or
 # materialized view"), tried on 10 to 13.
 TOAST_MEASURED_FROM = 140000
@@ -383,7 +384,7 @@ def _is_measurement(value):
 
 def _witness(table):
     """'; size per row 3.0x the least seen (5d ago)', or ''."""
-    if table.growth is None:
+    if table.growth is None or table.growth < WITNESS_FROM:
         return ''
     return '; size per row %.1fx the least seen (%s)' % (
         table.growth, words.ago(table.least_seconds))
