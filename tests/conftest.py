@@ -4,6 +4,7 @@ import io
 import os
 import subprocess
 import sys
+import time
 
 import psycopg2.extensions
 import pytest
@@ -11,6 +12,15 @@ import pytest
 from pgcluster import running
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# Where the run began (bin/test or py27/bin/test), for the workers that
+# pytest -n starts: their sys.argv[0] says nothing, and buildout's script
+# puts the eggs on sys.path, which pytest-xdist 1.x (Python 2.7) does not
+# hand on to them.
+os.environ.setdefault('CHECK_PG_AUTOVACUUM_TEST_BIN',
+                      os.path.dirname(os.path.abspath(sys.argv[0])))
+os.environ['PYTHONPATH'] = os.pathsep.join(
+    [p for p in sys.path if p] +
+    [p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep) if p])
 Completed = collections.namedtuple('Completed', 'returncode stdout stderr')
 
 
@@ -85,5 +95,27 @@ def plugin(cluster, tmpdir):
                               stderr.decode('utf-8'))
         _transcribe(args, completed)
         return completed
+    def startup_seconds():
+        """How long the plugin takes to start and say its version, now:
+        on a machine loaded by the suite's other tests, seconds."""
+        started = time.time()
+        start('-V').communicate()
+        return time.time() - started
+
+    def assert_answered_within(elapsed, timeout):
+        """The plugin answers within TIMEOUT of its own start; ELAPSED,
+        timed by the test, also holds the interpreter's start-up (twice
+        what it takes now, as the load comes and goes)."""
+        allowed = timeout + 2 * startup_seconds() + 0.5
+        assert elapsed < allowed, (elapsed, allowed)
+
     run.start = start
+    run.assert_answered_within = assert_answered_within
     return run
+
+
+def pytest_collection_modifyitems(items):
+    """The longest tests first: run side by side (make test), the whole run
+    takes as long as its longest test only when that one starts at once."""
+    items.sort(key=lambda item: (item.get_closest_marker('first') is None,
+                                 item.get_closest_marker('slow') is None))

@@ -196,9 +196,26 @@ class Cluster(object):
         with open(os.path.join(self.datadir, 'postgresql.conf'), 'a') as conf:
             for name, value in sorted(settings.items()):
                 conf.write('%s = %s\n' % (name, value))
-        self._run('pg_ctl', 'start', '-w', '-t', '60', '-D', self.datadir,
-                  '-l', self.logfile)
+        self._start_on_a_free_port()
         return self
+
+    def _start_on_a_free_port(self):
+        """pg_ctl start; on another port if a cluster of a concurrent test
+        run took this one between free_port() and the server's bind()."""
+        for _ in range(5):
+            try:
+                self._run('pg_ctl', 'start', '-w', '-t', '60', '-D',
+                          self.datadir, '-l', self.logfile)
+                return
+            except subprocess.CalledProcessError:
+                with open(self.logfile, 'rb') as log:
+                    if b'Address already in use' not in log.read():
+                        raise
+            self.port = free_port()
+            with open(os.path.join(self.datadir, 'postgresql.auto.conf'),
+                      'a') as conf:
+                conf.write('port = %d\n' % self.port)
+        raise RuntimeError('no free port for the test cluster')
 
     def postmaster_pid(self):
         with open(os.path.join(self.datadir, 'postmaster.pid')) as pidfile:

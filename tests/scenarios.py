@@ -122,6 +122,11 @@ def table_with_dead_rows(cluster, dbname, table, live, dead,
         cluster.execute('ANALYZE %s' % quoted, dbname=dbname)
     cluster.execute('INSERT INTO %s SELECT generate_series(1, %d)'
                     % (quoted, live + dead), dbname=dbname)
+    # Each session's counters arrive as it exits.  Should the deleting
+    # session's arrive first, 0 - DEAD live rows is clamped to 0 and the
+    # inserts then count every row as live (seen on a loaded machine): the
+    # inserts must be counted before the delete.
+    wait_for_statistics(cluster, dbname, table, live=live + dead)
     cluster.execute('DELETE FROM %s WHERE id <= %d' % (quoted, dead),
                     dbname=dbname)
     wait_for_statistics(cluster, dbname, table, dead=dead, live=live)
@@ -294,28 +299,30 @@ def without_root_powers():
             '--bounding-set=-dac_override,-dac_read_search', '--']
 
 
-def heap_blocks_touched(cluster, dbname, table, quiet=1.0, timeout=15):
-    """Heap blocks of TABLE read or found in the cache so far, once the
-    statistics have settled: no check_pg_autovacuum session is left, and
-    the count has not moved for QUIET seconds (a backend flushes its
-    counters as it exits, the stats collector before 15 a little later,
-    and a reader's snapshot of them may be half a second old)."""
+def heap_blocks_touched(cluster, dbname, tables, quiet=1.0, timeout=15):
+    """Heap blocks of TABLES (a name or a list) read or found in the cache
+    so far, in all, once the statistics have settled: no check_pg_autovacuum
+    session is left, and the count has not moved for QUIET seconds (a
+    backend flushes its counters as it exits, the stats collector before 15
+    a little later, and a reader's snapshot of them may be half a second
+    old)."""
+    names = list(tables) if isinstance(tables, (list, tuple)) else [tables]
     deadline = time.time() + timeout
     last, since = None, time.time()
     while True:
         touched, ours = cluster.execute(
-            "SELECT (SELECT coalesce(heap_blks_read, 0) + "
-            "coalesce(heap_blks_hit, 0) FROM pg_statio_user_tables "
-            "WHERE relname = %s), (SELECT count(*) FROM pg_stat_activity "
-            "WHERE application_name = 'check_pg_autovacuum')", (table,),
+            "SELECT (SELECT sum(coalesce(heap_blks_read, 0) + "
+            "coalesce(heap_blks_hit, 0)) FROM pg_statio_user_tables "
+            "WHERE relname = ANY (%s)), (SELECT count(*) FROM pg_stat_activity "
+            "WHERE application_name = 'check_pg_autovacuum')", (names,),
             dbname=dbname)[0]
         if touched != last or ours:
             last, since = touched, time.time()
         elif time.time() - since >= quiet:
-            return touched
+            return int(touched)
         if time.time() > deadline:
             raise AssertionError('the heap counters of %s never settled: %s'
-                                 % (table, last))
+                                 % (', '.join(names), last))
         time.sleep(0.1)
 
 

@@ -50,6 +50,7 @@ def manual_vacuum(server, stop):
     conn.close()
 
 
+@pytest.mark.first
 @pytest.mark.slow
 def test_a_healthy_busy_server_stays_ok(plugin, tmpdir):
     pgbench = find_client('pgbench')

@@ -160,9 +160,11 @@ def test_each_idle_session_says_what_it_holds(plugin, cluster):
 
 
 def test_what_to_do_names_the_sessions_past_the_threshold(plugin, cluster):
-    with idle_in_transaction(cluster, idle_for=2.1) as old:
+    # Four seconds apart: the young one stays below --idle-warning while
+    # the plugin starts, also on a machine the other tests load.
+    with idle_in_transaction(cluster, idle_for=5.1) as old:
         with idle_in_transaction(cluster, application_name='young') as young:
-            result = idle_check(plugin, '--idle-warning', '1', '-vv')
+            result = idle_check(plugin, '--idle-warning', '4', '-vv')
     assert result.returncode == 1, result
     # The one past --idle-warning, ready to paste; not the young one.
     assert result.stdout.splitlines()[-1] == (

@@ -37,9 +37,11 @@ needs_nagios4 = pytest.mark.skipif(
 
 
 def plugin_dir():
-    """The bin/ of this build: bin/ or py27/bin/ next to the running test,
-    or the bin/ of the virtualenv that runs it."""
-    for here in (os.path.dirname(os.path.abspath(sys.argv[0])),
+    """The bin/ of this build: bin/ or py27/bin/ beside the test script that
+    started the run (conftest.py notes it for the workers of pytest -n), or
+    the bin/ of the virtualenv that runs it."""
+    for here in (os.environ.get('CHECK_PG_AUTOVACUUM_TEST_BIN', ''),
+                 os.path.dirname(os.path.abspath(sys.argv[0])),
                  os.path.dirname(sys.executable)):
         if os.path.exists(os.path.join(here, 'check_pg_autovacuum')):
             return here

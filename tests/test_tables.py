@@ -488,7 +488,7 @@ def test_a_database_that_hangs_is_unknown_and_the_others_are_read(plugin, cluste
                     r'worst fine.public.object_state .* / cannot read database '
                     r'hanging: cannot connect to .* port \d+: canceling statement '
                     r'due to lock timeout\|', result.stdout), result.stdout
-    assert elapsed < 5, elapsed
+    plugin.assert_answered_within(elapsed, 4)
 
 
 def test_a_role_that_may_not_connect_at_all_is_unknown(plugin, cluster):

@@ -167,12 +167,16 @@ def test_saturated_workers_are_reported_with_how_long(plugin, tmpdir):
 def test_index_passes_say_maintenance_work_mem_is_short(plugin, cluster, db):
     if cluster.server_version_num() >= 170000:
         pytest.skip('from 17 on, 1 MB holds millions of dead rows (TidStore)')
+    # Eight passes of about 175,000 dead rows each (1 MB of 6-byte row
+    # pointers), throttled to some 1.6 s each: seen at the second, the
+    # vacuum has about ten seconds to go while the check starts, also on a
+    # loaded machine (at 600,000 rows unthrottled it was over in 1.2 s).
     cluster.execute('CREATE TABLE indexed (id int PRIMARY KEY) WITH '
                     '(autovacuum_enabled = false); INSERT INTO indexed SELECT '
-                    'generate_series(1, 600000); DELETE FROM indexed', dbname=db)
+                    'generate_series(1, 1200000); DELETE FROM indexed', dbname=db)
     with in_background(cluster, db, [
-            "SET maintenance_work_mem = '1MB'", 'SET vacuum_cost_delay = 5',
-            'SET vacuum_cost_limit = 200', 'VACUUM indexed']):
+            "SET maintenance_work_mem = '1MB'", 'SET vacuum_cost_delay = 10',
+            'SET vacuum_cost_limit = 40', 'VACUUM indexed']):
         deadline = time.time() + 120
         while not cluster.execute('SELECT 1 FROM pg_stat_progress_vacuum WHERE '
                                   'index_vacuum_count >= 2'):
