@@ -6,7 +6,6 @@ import os
 import re
 import signal
 import sys
-import time
 
 import pytest
 
@@ -177,14 +176,12 @@ def test_hung_server_gives_unknown_within_the_timeout(plugin, cluster):
     postmaster = cluster.postmaster_pid()
     os.kill(postmaster, signal.SIGSTOP)
     try:
-        started = time.time()
-        result = plugin('-t', '2')
-        elapsed = time.time() - started
+        result, seconds = plugin.timed('-t', '2')
     finally:
         os.kill(postmaster, signal.SIGCONT)
     assert_unknown(result, r'AUTOVACUUM UNKNOWN - no answer from the server '
                    r'within the timeout \(2s\)')
-    plugin.assert_answered_within(elapsed, 2)
+    assert seconds < 2, seconds
 
 
 def test_plugin_session_is_harmless(cluster):

@@ -1,30 +1,7 @@
 """Check that PostgreSQL autovacuum does its job, and say why when it doesn't.
 
 Findings (all run unless --only/--skip say otherwise):
-  idle     sessions that sit "idle in transaction", with what each holds: a
-           transaction ID or snapshot keeps every row that died since
-  vacuum   tables, in every database and catalogs included, that have
-           waited long past autovacuum's own trigger (dead or inserted
-           rows); autovacuum or track_counts switched off is CRITICAL
-  analyze  the same for autoanalyze (rows changed since the last analyze)
-  cancels  autovacuum runs cancelled since the previous run, counted in the
-           server log (--logfile): an application's locks at work
-  horizon  what holds back vacuum: the oldest session, prepared transaction,
-           replication slot or standby (in time and in transactions), and
-           the tables bloating behind it
-           (autovacuum ineffective: run since the holder began, in vain)
-  wraparound  each database's distance to transaction ID and multixact
-           wraparound; an anti-wraparound autovacuum blocked is CRITICAL
-  workers  autovacuum's own health, seen live: locks that keep it out of
-           tables that need vacuum (and requests about to cancel it),
-           vacuums that run too long and why, all workers busy for long
-           while tables wait
-  bloat    tables of at least --bloat-min-size whose space is mostly free
-           or dead: VACUUM cannot give it back.  Estimated from pg_stats
-           (never a number where the statistics are missing, stale or not
-           visible to the role); the worst measured by pgstattuple_approx
-           where the extension is installed
-A table below the trigger is never reported, however old its last vacuum.
+{summaries}A table below the trigger is never reported, however old its last vacuum.
 A table's wait runs from when it crossed the trigger, which the check
 remembers between runs (a file beside --state-file, else one per server
 in --state-dir); with no earlier run it is
@@ -45,56 +22,30 @@ import argparse
 import codecs
 import io
 import logging
-import re
 import sys
 
 import nagiosplugin
 
-from . import queries
-from .bloat import Bloat, BloatContext
-from .cancels import (
-    AutovacuumCancels, AutovacuumCancelsContext, NoServerLog,
-    NoServerLogContext, ServerLogContext)
+from . import memory, options, queries, table_statistics
 from .connection import Deadline, Session, conninfo
 from .databases import Databases
-from .durations import parse_duration, parse_range
 from .errors import CheckError
-from .horizon import (
-    HorizonContext, HorizonHolders, HorizonXidContext, StaleSlotsContext)
+from .findings import NAMES, READ_TABLES, REGISTRY
 from .memory import Memory, MemoryContext, RememberedRuns, memory_file
+from .options import UsageError
 from .output import PerfdataFirst
-from .serverlog.state import position_file
-from .serverlog.files import LocalLogFiles, ServerLogFiles
-from .serverlog.tail import LogTail
-from .sessions import IdleTransactions, IdleTransactionsContext
-from .tables import (
-    AnalyzeOverdueContext, AutovacuumSwitches, AutovacuumSwitchesContext,
-    TableStatistics, TablesNeedingAnalyze, TablesNeedingVacuum,
-    UnreadableDatabases, UnreadableDatabasesContext, VacuumOverdueContext)
-from .verdict import AutovacuumCheck, AutovacuumSummary, plugin_text
+from .table_statistics import (
+    AutovacuumSwitches, AutovacuumSwitchesContext, TableStatistics,
+    UnreadableDatabases, UnreadableDatabasesContext)
+from .verdict import (
+    AutovacuumCheck, AutovacuumSummary, CountContext, plugin_text, ranked)
 from .version import __version__
-from .workers import (
-    AutovacuumHealth, LockAgeContext, VacuumRuntimeContext,
-    WorkersSaturatedContext)
-from .wraparound import (
-    AntiWraparoundBlockedContext, Wraparound, WraparoundContext)
 
 CHECK_NAME = 'AUTOVACUUM'
-FINDINGS = ('idle', 'vacuum', 'analyze', 'cancels', 'horizon', 'wraparound',
-            'workers', 'bloat')
-DEFAULT_FINDINGS = FINDINGS
-DURATION_THRESHOLDS = ('idle_warning', 'idle_critical', 'vacuum_warning',
-                       'vacuum_critical', 'analyze_warning', 'analyze_critical',
-                       'horizon_warning', 'horizon_critical', 'lock_warning',
-                       'lock_critical', 'vacuum_runtime_warning',
-                       'vacuum_runtime_critical', 'workers_warning')
-COUNT_THRESHOLDS = ('cancel_warning', 'cancel_critical', 'wraparound_warning',
-                    'wraparound_critical', 'horizon_xid_warning',
-                    'horizon_xid_critical', 'bloat_warning', 'bloat_critical')
-
-
-class UsageError(CheckError):
-    pass
+__doc__ = __doc__.format(summaries=''.join(f.SUMMARY for f in REGISTRY))
+PRIORITY = ranked(dict(
+    [item for finding in REGISTRY for item in finding.PRIORITY.items()] +
+    list(table_statistics.PRIORITY.items()) + list(memory.PRIORITY.items())))
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -104,45 +55,21 @@ class ArgumentParser(argparse.ArgumentParser):
         raise UsageError('%s (see --help)' % message)
 
 
-PERFDATA = """\
-performance data (fixed labels; s = seconds):
-  idle_in_transaction         sessions idle in transaction
-  idle_in_transaction_max     longest idle time among them (s)
-  tables_need_vacuum          tables past the vacuum trigger
-  tables_being_vacuumed       of those, being vacuumed now
-  tables_never_autovacuumed   of those, never vacuumed since statistics began
-  vacuum_overdue_max          longest time past the vacuum trigger among
-                              them, a running vacuum not counted (s)
-  dead_tuples_max_ratio       largest dead/live rows ratio among them
-  tables_autovacuum_disabled  tables with autovacuum_enabled = false
-  tables_need_analyze         tables past the analyze trigger
-  analyze_overdue_max         longest time past the analyze trigger (s)
-  databases_unreadable        databases that could not be read
-  autovacuum_cancels          autovacuum runs cancelled since the last run
-  autovacuum_lock_skips       autovacuum runs that never got their lock
-  horizon_age_max             oldest holder of the horizon (s): a session or
-                              prepared transaction since it holds what it
-                              holds, a slot or standby since it holds the
-                              same xmin
-  horizon_xid_age_max         transaction ID age of the oldest xmin held
-  tables_vacuum_ineffective   tables autovacuumed in vain behind it
-  replication_slots_stale     inactive replication slots holding xmin
-  wraparound_max              closest database's way to wraparound (%)
-  antiwraparound_blocked      anti-wraparound autovacuums waiting for a lock
-  autovacuum_blocking_locks   locks that keep autovacuum out of a table that
-                              needs vacuum, or are about to cancel it
-  autovacuum_blocking_lock_age_max  longest held among them (s)
-  vacuums_running             vacuums and analyzes running now, any kind
-  vacuum_runtime_max          longest-running autovacuum on one table (s)
-  autovacuum_workers_busy     autovacuum workers at work (max: all there are)
-  autovacuum_workers_saturated  how long all have been busy while tables
-                              wait past their trigger (s)
-"""
+def perfdata_help():
+    """--help's table of the perfdata labels, from the findings' own."""
+    labels = [label for finding in REGISTRY for label in finding.PERFDATA]
+    labels += table_statistics.PERFDATA
+    lines = ['performance data (fixed labels; s = seconds):']
+    for label, meaning in labels:
+        first, rest = meaning.split('\n')[0], meaning.split('\n')[1:]
+        lines.append('  %s  %s' % (label.ljust(26), first))
+        lines.extend(' ' * 30 + line for line in rest)
+    return '\n'.join(lines) + '\n'
 
 
 def make_parser():
     parser = ArgumentParser(
-        prog='check_pg_autovacuum', description=__doc__, epilog=PERFDATA,
+        prog='check_pg_autovacuum', description=__doc__, epilog=perfdata_help(),
         formatter_class=argparse.RawDescriptionHelpFormatter)
     connection = parser.add_argument_group('connection (libpq defaults apply)')
     connection.add_argument('-H', '--host', help='server host name or '
@@ -157,137 +84,14 @@ def make_parser():
     connection.add_argument('--dsn', default='', metavar='CONNINFO',
                             help='libpq conninfo string or URI; -H/-p/-U/-d '
                             'override its parts')
-    idle = parser.add_argument_group('sessions idle in transaction')
-    idle.add_argument('--idle-warning', default='15m',
-                      metavar='DURATION',
-                      help='longest idle time before WARNING '
-                      '(default: %(default)s)')
-    idle.add_argument('--idle-critical', default='1h',
-                      metavar='DURATION',
-                      help='longest idle time before CRITICAL '
-                      '(default: %(default)s)')
-    tables = parser.add_argument_group(
-        'tables needing vacuum or analyze (every database)')
-    tables.add_argument('--vacuum-warning', default='1d',
-                        metavar='DURATION', help='longest time a table may '
-                        'wait past its vacuum trigger before WARNING '
-                        '(default: %(default)s)')
-    tables.add_argument('--vacuum-critical', default='7d',
-                        metavar='DURATION', help='... before CRITICAL '
-                        '(default: %(default)s)')
-    tables.add_argument('--analyze-warning', default='1d',
-                        metavar='DURATION', help='longest time a table may '
-                        'wait past its analyze trigger before WARNING '
-                        '(default: %(default)s)')
-    tables.add_argument('--analyze-critical', default='7d',
-                        metavar='DURATION',
-                        help='... before CRITICAL (default: %(default)s)')
-    tables.add_argument('--databases', default='', metavar='REGEX',
-                        help='check only databases whose name matches '
-                        '(PostgreSQL regular expression, unanchored)')
-    tables.add_argument('--exclude-databases', metavar='REGEX',
-                        help='skip databases whose name matches')
-    tables.add_argument('--exclude-tables', metavar='REGEX',
-                        help='skip tables whose database.schema.table matches')
-    tables.add_argument('--max-connections', default='4', metavar='N',
-                        help='connections open at once at most, while '
-                        'visiting the databases; at least 2, as the first '
-                        'one stays open (default: %(default)s)')
-    log = parser.add_argument_group('autovacuum cancelled (server log)')
-    log.add_argument('--logfile', metavar='PATH', help='the server log: a file, '
-                     'or a glob whose newest match is the live file and the '
-                     'others its rotations (e.g. '
-                     "'/var/log/postgresql/postgresql-*.log*')")
-    log.add_argument('--log-via-sql', action='store_true',
-                     help="read the server's log files through the connection "
-                     '(logging_collector; needs pg_monitor and EXECUTE on '
-                     'pg_read_binary_file), for a monitoring host that cannot '
-                     'read them')
-    log.add_argument('--state-file', metavar='PATH', help='where to keep the '
-                     'position in the log between runs, and beside it, in '
-                     'PATH.memory, what the runs saw of the tables (default: '
-                     'a file per log and one per server in --state-dir)')
-    log.add_argument('--cancel-warning', default='1', metavar='RANGE',
-                     help='WARNING when more cancellations than this since the '
-                     'previous run (Nagios range; default: %(default)s)')
-    log.add_argument('--cancel-critical', default='10', metavar='RANGE',
-                     help='CRITICAL when more than this (default: %(default)s)')
-    log.add_argument('--log-from-start', action='store_true',
-                     help='on the first run, count what the log already holds '
-                     'instead of starting at its end')
-    horizon = parser.add_argument_group('what holds back vacuum')
-    horizon.add_argument('--horizon-warning', default='1h', metavar='DURATION',
-                         help='age of the oldest session or prepared '
-                         'transaction holding back vacuum before WARNING '
-                         '(default: %(default)s)')
-    horizon.add_argument('--horizon-critical', default='6h', metavar='DURATION',
-                         help='... before CRITICAL (default: %(default)s)')
-    horizon.add_argument('--horizon-xid-warning', default='10000000',
-                         metavar='RANGE', help='age in transactions of the '
-                         'oldest xmin held back, by any holder, before WARNING '
-                         '(default: %(default)s, 5%% of the default '
-                         'autovacuum_freeze_max_age)')
-    horizon.add_argument('--horizon-xid-critical', default='100000000',
-                         metavar='RANGE', help='... before CRITICAL (default: '
-                         '%(default)s: half-way to anti-wraparound vacuums, '
-                         'which could not freeze past it)')
-    workers = parser.add_argument_group("autovacuum's own health")
-    workers.add_argument('--lock-warning', default='15m', metavar='DURATION',
-                         help='how long a lock that keeps autovacuum out of a '
-                         'table that needs vacuum may be held before WARNING, '
-                         'counted from the holding transaction\'s start '
-                         '(default: %(default)s, as --idle-warning)')
-    workers.add_argument('--lock-critical', default='1h', metavar='DURATION',
-                         help='... before CRITICAL (default: %(default)s)')
-    workers.add_argument('--vacuum-runtime-warning', default='6h',
-                         metavar='DURATION', help='how long an autovacuum may '
-                         'run on one table before WARNING (default: '
-                         '%(default)s: longer, and the dead rows it was started '
-                         'for have doubled on a busy table)')
-    workers.add_argument('--vacuum-runtime-critical', default='1d',
-                         metavar='DURATION',
-                         help='... before CRITICAL (default: %(default)s)')
-    workers.add_argument('--workers-warning', default='1h', metavar='DURATION',
-                         help='how long all autovacuum_max_workers may be busy '
-                         'while tables wait past their trigger before WARNING '
-                         '(default: %(default)s, sixty naptimes)')
-    wraparound = parser.add_argument_group('wraparound')
-    wraparound.add_argument('--wraparound-warning', default='50%',
-                            metavar='PERCENT', help='share of the way to '
-                            'wraparound before WARNING (default: %(default)s)')
-    wraparound.add_argument('--wraparound-critical', default='75%',
-                            metavar='PERCENT', help='... before CRITICAL '
-                            '(default: %(default)s)')
-    bloat = parser.add_argument_group('bloat')
-    bloat.add_argument('--bloat-warning', default='50%', metavar='PERCENT',
-                       help='share of a table that is free or dead space '
-                       'before WARNING (default: %(default)s: twice the size '
-                       'a rewrite would leave)')
-    bloat.add_argument('--bloat-critical', default='80%', metavar='PERCENT',
-                       help='... before CRITICAL (default: %(default)s: five '
-                       'times that size)')
-    bloat.add_argument('--bloat-min-size', default='100MB', metavar='SIZE',
-                       help='tables smaller than this are never reported '
-                       '(bytes, or with kB, MB, GB, TB; default: '
-                       '%(default)s)')
-    bloat.add_argument('--bloat-read-limit', default='256MB', metavar='SIZE',
-                       help='pgstattuple_approx reads at most this much of '
-                       'the tables in one run; a table that would take more '
-                       'is measured once VACUUM has made most of its pages '
-                       'all-visible, or by hand with a higher limit (0: '
-                       'measure none; default: %(default)s, about a second '
-                       'of reading, through a ring that leaves the server\'s '
-                       'cache alone)')
-    bloat.add_argument('--bloat-measure-every', default='1d',
-                       metavar='DURATION', help='a measurement is remembered '
-                       'and made again after this long, or sooner when the '
-                       'table\'s size moved by a tenth or its estimate by ten '
-                       'points (0: every run; default: %(default)s: bloat '
-                       'grows over days, and only a rewrite undoes it)')
+    for finding in REGISTRY:
+        finding.add_options(parser)
+    # Into the group of the vacuum and analyze findings, after theirs.
+    Databases.add_options(parser)
     general = parser.add_argument_group('general')
     general.add_argument('--only', metavar='LIST',
                          help='run only these findings (comma-separated: %s)'
-                         % ', '.join(FINDINGS))
+                         % ', '.join(NAMES))
     general.add_argument('--skip', metavar='LIST',
                          help='run all findings but these')
     general.add_argument('--state-dir', metavar='DIR', help='where the '
@@ -310,35 +114,20 @@ def make_parser():
 def parse_args(argv=None):
     args = make_parser().parse_args(
         _utf8_arguments(sys.argv[1:] if argv is None else argv))
-    # Values are converted here, not by argparse types: Python 2's argparse
-    # replaces a non-ASCII message of a type function by a generic one.
-    for dest in DURATION_THRESHOLDS + COUNT_THRESHOLDS:
-        parse = parse_range if dest in DURATION_THRESHOLDS else _count_range
-        try:
-            setattr(args, dest, parse(getattr(args, dest)))
-        except ValueError as error:
-            raise UsageError('argument --%s: %s (see --help)'
-                             % (dest.replace('_', '-'), error))
+    for finding in REGISTRY:
+        options.durations(args, getattr(finding, 'DURATIONS', ()))
+        options.counts(args, getattr(finding, 'COUNTS', ()))
+        if hasattr(finding, 'check_options'):
+            finding.check_options(args)
     # PostgreSQL's timeouts (milliseconds in an int) end at 24 days.
-    args.timeout = _whole_number('-t/--timeout', args.timeout, 1, 2147483,
-                                 'of seconds ')
-    # Our first connection stays open while another visits the databases.
-    args.max_connections = _whole_number('--max-connections',
-                                         args.max_connections, 2, 10000)
-    args.bloat_min_size = _size('--bloat-min-size', args.bloat_min_size)
-    args.bloat_read_limit = _size('--bloat-read-limit', args.bloat_read_limit)
-    try:
-        args.bloat_measure_every = parse_duration(args.bloat_measure_every)
-    except ValueError as error:
-        raise UsageError('argument --bloat-measure-every: %s (see --help)'
-                         % error)
+    args.timeout = options.whole_number('-t/--timeout', args.timeout, 1,
+                                        2147483, 'of seconds ')
+    Databases.check_options(args)
     args.findings = [name for name in _finding_names('--only', args.only,
-                                                     DEFAULT_FINDINGS)
+                                                     NAMES)
                      if name not in _finding_names('--skip', args.skip, ())]
     if not args.findings:
         raise UsageError('--only and --skip leave no finding to run')
-    if args.logfile and args.log_via_sql:
-        raise UsageError('--logfile and --log-via-sql: give one of them')
     return args
 
 
@@ -362,105 +151,55 @@ def _utf8_arguments(argv):
     return arguments
 
 
-def _whole_number(option, text, least, most, unit=''):
-    if not re.match(r'^\d+$', text) or not least <= int(text) <= most:
-        raise UsageError("argument %s: not a whole number %sfrom %d to %d: "
-                         "'%s' (see --help)" % (option, unit, least, most, text))
-    return int(text)
-
-
-SIZE_UNITS = {'': 1, 'b': 1, 'kb': 1 << 10, 'mb': 1 << 20, 'gb': 1 << 30,
-              'tb': 1 << 40}
-
-
-def _size(option, text):
-    """'100MB' -> 104857600: PostgreSQL's units, 1 kB = 1024 bytes."""
-    match = re.match(r'^(\d{1,15})\s*([a-zA-Z]*)$', text.strip())
-    if not match or match.group(2).lower() not in SIZE_UNITS:
-        raise UsageError("argument %s: not a size (bytes, or with kB, MB, GB, "
-                         "TB): '%s' (see --help)" % (option, text))
-    return int(match.group(1)) * SIZE_UNITS[match.group(2).lower()]
-
-
-def _count_range(text):
-    try:
-        # 50% means 50: the percent sign is welcome, not required.
-        return nagiosplugin.Range(text.replace('%', ''))
-    except ValueError:
-        raise ValueError("not a number or range of numbers: '%s'" % text)
-
-
-def _finding_names(option, text, default=FINDINGS):
+def _finding_names(option, text, default):
     if text is None:
         return default
     names = [name.strip() for name in text.split(',') if name.strip()]
-    unknown_names = [name for name in names if name not in FINDINGS]
+    unknown_names = [name for name in names if name not in NAMES]
     if unknown_names or not names:
         raise UsageError("argument %s: unknown finding '%s' (choose from %s) "
                          "(see --help)" % (option, ','.join(unknown_names) or text,
-                                           ', '.join(FINDINGS)))
+                                           ', '.join(NAMES)))
     return names
 
 
-def build_check(args, session, databases, deadline):
-    findings = args.findings
-    check = AutovacuumCheck(
-        AutovacuumSummary(args.verbose),
-        # Counts that go into perfdata without thresholds of their own.
-        nagiosplugin.ScalarContext('count', fmt_metric=None),
-        name=CHECK_NAME)
-    if 'idle' in findings:
-        check.add(IdleTransactions(session),
-                  IdleTransactionsContext(args.idle_warning, args.idle_critical))
-    memory = Memory(memory_file(args.state_file, args.state_dir,
-                                *server_address(session)),
-                    session, deadline)
-    statistics = TableStatistics(databases, memory, args.exclude_tables)
-    if 'horizon' in findings:
-        check.add(HorizonHolders(session, statistics, memory),
-                  HorizonContext(args.horizon_warning, args.horizon_critical,
-                                 args.horizon_xid_warning),
-                  HorizonXidContext(args.horizon_xid_warning,
-                                    args.horizon_xid_critical),
-                  StaleSlotsContext())
-    if 'vacuum' in findings or 'analyze' in findings:
-        check.add(AutovacuumSwitches(session), AutovacuumSwitchesContext())
-        if 'vacuum' in findings:
-            check.add(TablesNeedingVacuum(statistics), VacuumOverdueContext(
-                args.vacuum_warning, args.vacuum_critical))
-        if 'analyze' in findings:
-            check.add(TablesNeedingAnalyze(statistics), AnalyzeOverdueContext(
-                args.analyze_warning, args.analyze_critical))
-    if 'wraparound' in findings:
-        check.add(Wraparound(session, databases),
-                  WraparoundContext(args.wraparound_warning,
-                                    args.wraparound_critical),
-                  AntiWraparoundBlockedContext())
-    if 'workers' in findings:
-        check.add(AutovacuumHealth(session, statistics, memory),
-                  LockAgeContext(args.lock_warning, args.lock_critical),
-                  VacuumRuntimeContext(args.vacuum_runtime_warning,
-                                       args.vacuum_runtime_critical),
-                  WorkersSaturatedContext(args.workers_warning))
-    if 'bloat' in findings:
-        check.add(Bloat(databases, deadline, args.bloat_min_size,
-                        args.bloat_warning, memory, args.bloat_read_limit,
-                        args.bloat_measure_every),
-                  BloatContext(args.bloat_warning, args.bloat_critical))
-    if {'vacuum', 'analyze', 'horizon', 'wraparound', 'workers',
-            'bloat'} & set(findings):
-        check.add(UnreadableDatabases(databases), UnreadableDatabasesContext())
-    if 'cancels' in findings:
-        check.add(ServerLogContext())
-        if args.logfile or args.log_via_sql:
-            check.add(AutovacuumCancels(server_log(args, session, deadline),
-                                        statistics),
-                      AutovacuumCancelsContext(args.cancel_warning,
-                                               args.cancel_critical))
-        else:
-            check.add(NoServerLog(), NoServerLogContext())
+class Shared(object):
+    """What the findings share: the first session, the databases, the
+    deadline, the memory between runs, the table statistics."""
+
+    def __init__(self, args, session, databases, deadline):
+        self.session = session
+        self.databases = databases
+        self.deadline = deadline
+        self.memory = Memory(memory_file(args.state_file, args.state_dir,
+                                         *server_address(session)),
+                             session, deadline)
+        self.statistics = TableStatistics(databases, self.memory,
+                                          args.exclude_tables)
+        self._switches_added = False
+
+    def server_address(self):
+        return server_address(self.session)
+
+    def autovacuum_switches(self):
+        """Whether autovacuum is on at all: for vacuum or analyze, once."""
+        if self._switches_added:
+            return []
+        self._switches_added = True
+        return [AutovacuumSwitches(self.session), AutovacuumSwitchesContext()]
+
+
+def build_check(args, shared):
+    check = AutovacuumCheck(AutovacuumSummary(args.verbose, PRIORITY),
+                            CountContext(), name=CHECK_NAME)
+    for finding in REGISTRY:
+        if finding.NAME in args.findings:
+            check.add(*finding.build(args, shared))
+    if set(READ_TABLES) & set(args.findings):
+        check.add(UnreadableDatabases(shared.databases),
+                  UnreadableDatabasesContext())
     # Last: it saves what the findings above saw.
-    check.add(RememberedRuns(memory), MemoryContext())
+    check.add(RememberedRuns(shared.memory), MemoryContext())
     return check
 
 
@@ -470,27 +209,14 @@ def server_address(session):
     return parameters.get('host'), parameters.get('port')
 
 
-def server_log(args, session, deadline):
-    """A LogTail for the log, parsing with the server's log_line_prefix."""
-    prefix = session.rows(queries.log_line_prefix(session.server_version))[0]
-    if args.log_via_sql:
-        files = ServerLogFiles(session)
-        name = 'via-sql-%s-%s-%s' % (server_address(session) +
-                                     (session.database,))
-    else:
-        files, name = LocalLogFiles(args.logfile), args.logfile
-    state_file = position_file(args.state_file, args.state_dir, name)
-    return LogTail(files, state_file, deadline, args.log_from_start,
-                   prefix.log_line_prefix)
-
-
 def require_valid_regexes(session, args):
     """Say which option holds a bad regex, before any database is read."""
     for option in ('databases', 'exclude_databases', 'exclude_tables'):
         regex = getattr(args, option)
         if regex:
             try:
-                session.rows("SELECT '' ~ %(regex)s AS valid", {'regex': regex})
+                session.rows(queries.valid_regex(session.server_version),
+                             {'regex': regex})
             except CheckError as error:
                 reason = ('%s' % error).replace('query failed: ', '')
                 raise UsageError('--%s: %s' % (option.replace('_', '-'), reason))
@@ -555,7 +281,7 @@ def main(argv=None):
         require_valid_regexes(session, args)
         databases = Databases(session, settings, deadline, args.databases,
                               args.exclude_databases, args.max_connections)
-        check = build_check(args, session, databases, deadline)
+        check = build_check(args, Shared(args, session, databases, deadline))
         runtime = nagiosplugin.Runtime()
         runtime.output = PerfdataFirst(runtime.logchan)
         check.main(verbose=args.verbose, timeout=args.timeout)

@@ -17,6 +17,10 @@ import threading
 from . import queries
 from .connection import Session, SessionLost
 from .errors import CheckError
+from .options import option_group, whole_number
+
+# The option group the vacuum and analyze findings share.
+TABLES_GROUP = 'tables needing vacuum or analyze (every database)'
 
 try:
     import queue
@@ -40,6 +44,29 @@ def _is_utf8(data):
 
 class Databases(object):
     """The databases to check, and a way to run one query in each."""
+
+    @staticmethod
+    def add_options(parser):
+        """Which databases and tables, and how many connections at once."""
+        tables = option_group(parser, TABLES_GROUP)
+        tables.add_argument('--databases', default='', metavar='REGEX',
+                            help='check only databases whose name matches '
+                            '(PostgreSQL regular expression, unanchored)')
+        tables.add_argument('--exclude-databases', metavar='REGEX',
+                            help='skip databases whose name matches')
+        tables.add_argument('--exclude-tables', metavar='REGEX',
+                            help='skip tables whose database.schema.table '
+                            'matches')
+        tables.add_argument('--max-connections', default='4', metavar='N',
+                            help='connections open at once at most, while '
+                            'visiting the databases; at least 2, as the first '
+                            'one stays open (default: %(default)s)')
+
+    @staticmethod
+    def check_options(args):
+        # Our first connection stays open while another visits the databases.
+        args.max_connections = whole_number('--max-connections',
+                                            args.max_connections, 2, 10000)
 
     def __init__(self, session, settings, deadline, include='', exclude=None,
                  max_connections=4):

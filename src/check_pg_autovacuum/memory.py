@@ -34,6 +34,10 @@ from . import queries
 from .errors import CheckError
 from .statefile import (STRINGS, StateFile, StateFileCorrupt, default_path,
                         state_directory)
+from .verdict import NoteContext
+
+# Where its words go among the findings' (verdict.ranked()).
+PRIORITY = {'memory': 17}
 
 MAX_SIZE = 8 << 20
 MAX_FACTS = 50000  # some 60 bytes each: 3 MB at the most
@@ -237,7 +241,7 @@ class RememberedRuns(nagiosplugin.Resource):
                                    context='memory')
 
 
-class MemoryContext(nagiosplugin.Context):
+class MemoryContext(NoteContext):
     """A memory we could not read or write: UNKNOWN, named; the findings
     still judge, from estimates where the memory would have known."""
 

@@ -21,7 +21,34 @@ def plugin_text(text):
     return ' '.join(text.replace('|', PIPE_STAND_IN).splitlines())
 
 
-class FindingContext(nagiosplugin.ScalarContext):
+class Explained(object):
+    """What every context of ours says beyond its result, for the long
+    output: detail_lines() with -v, what_to_do() with -vv (by default its
+    fixed hint, where it has one)."""
+
+    hint = None
+
+    def detail_lines(self, metric):
+        """One line per problem (or per holder, table, session ...)."""
+        return []
+
+    def what_to_do(self, metric):
+        """The advice, in the statements a DBA types; None for none."""
+        return self.hint
+
+
+class NoteContext(Explained, nagiosplugin.Context):
+    """A plain context that judges its metric itself (evaluate())."""
+
+
+class CountContext(Explained, nagiosplugin.ScalarContext):
+    """Counts that go into perfdata without thresholds of their own."""
+
+    def __init__(self):
+        super(CountContext, self).__init__('count', fmt_metric=None)
+
+
+class FindingContext(Explained, nagiosplugin.ScalarContext):
     """A ScalarContext whose result its describe() words.
 
     The range a value violated ("outside range 0:900") says less than the
@@ -33,7 +60,7 @@ class FindingContext(nagiosplugin.ScalarContext):
         return self.result_cls(result.state, None, metric)
 
 
-class AnyFoundContext(nagiosplugin.ScalarContext):
+class AnyFoundContext(Explained, nagiosplugin.ScalarContext):
     """A count where one is already too many: OK at 0, else STATE_WHEN_ANY.
 
     No threshold to set: a blocked anti-wraparound autovacuum, an inactive
@@ -66,17 +93,10 @@ class AutovacuumCheck(nagiosplugin.Check):
         return self.state.code
 
 
-# The order in which findings of the same state are named: causes first.
-PRIORITY = ('horizon_age_max', 'horizon_xid_age_max', 'antiwraparound_blocked',
-            'idle_in_transaction_max', 'autovacuum_blocking_lock_age_max',
-            'autovacuum_cancels', 'replication_slots_stale', 'autovacuum_switches',
-            'autovacuum_workers_saturated', 'vacuum_runtime_max',
-            'wraparound_max', 'vacuum_overdue_max', 'analyze_overdue_max')
-
-
-def _priority(result):
-    name = result.metric.name if result.metric else ''
-    return PRIORITY.index(name) if name in PRIORITY else len(PRIORITY)
+def ranked(priorities):
+    """The metric names of PRIORITIES ({name: rank}, from every finding)
+    in the order findings of the same state are named: causes first."""
+    return tuple(sorted(priorities, key=lambda name: priorities[name]))
 
 
 # Not "; ": Nagios shows a ";" of the first line as ":", which would make
@@ -98,15 +118,6 @@ def _advice_once(texts):
     return texts
 
 
-def _what_to_do(result):
-    """A context's advice: what_to_do(metric) where it names the pids, the
-    slot, the transaction to end; else its fixed hint."""
-    what_to_do = getattr(result.context, 'what_to_do', None)
-    if what_to_do is not None:
-        return what_to_do(result.metric)
-    return getattr(result.context, 'hint', None)
-
-
 class AutovacuumSummary(nagiosplugin.Summary):
     """The first line names the worst findings, causes first.
 
@@ -114,17 +125,24 @@ class AutovacuumSummary(nagiosplugin.Summary):
     of problem.
     """
 
-    def __init__(self, verbosity=0):
+    def __init__(self, verbosity=0, priority=()):
         self.verbosity = verbosity
+        self.priority = priority  # metric names, causes first (ranked())
+
+    def _rank(self, result):
+        name = result.metric.name if result.metric else ''
+        return self.priority.index(name) if name in self.priority \
+            else len(self.priority)
 
     def ok(self, results):
         return self.problem(results)
 
     def problem(self, results):
         worst = worst_state(results)
-        shown = sorted([r for r in results if r.state == worst], key=_priority)
+        shown = sorted([r for r in results if r.state == worst], key=self._rank)
         if worst != nagiosplugin.Unknown:
-            shown += [r for r in results if r.state == nagiosplugin.Unknown]
+            shown += sorted([r for r in results if r.state == nagiosplugin.Unknown],
+                            key=self._rank)
         # Not str(result): on Python 2 that raises UnicodeEncodeError for
         # non-ASCII text.
         worded = ['{0}'.format(result) for result in shown]
@@ -132,15 +150,15 @@ class AutovacuumSummary(nagiosplugin.Summary):
             [text for text in worded if text])))
 
     def verbose(self, results):
-        ordered = sorted(results, key=_priority)
+        # nagiosplugin's own results (none came) have no context.
+        ordered = sorted([r for r in results if r.context is not None],
+                         key=self._rank)
         lines = []
         for result in ordered:
-            detail_lines = getattr(result.context, 'detail_lines', None)
-            if detail_lines:
-                lines.extend(detail_lines(result.metric))
+            lines.extend(result.context.detail_lines(result.metric))
         if self.verbosity >= 2:
-            hints = [_what_to_do(result) for result in ordered
-                     if result.state != nagiosplugin.Ok]
+            hints = [result.context.what_to_do(result.metric)
+                     for result in ordered if result.state != nagiosplugin.Ok]
             hints = [hint for hint in hints if hint]
             lines.extend(sorted(set(hints), key=hints.index))
         # One line each: a newline inside a name must not start a new one.

@@ -141,3 +141,18 @@ def pgstattuple_schema(server_version):
 def pgstattuple_approx(server_version, schema):
     """One table measured by pgstattuple_approx in SCHEMA, quoted (10+)."""
     return _load('pgstattuple_approx.sql').replace('{schema}', schema)
+
+
+def statement_timeout(server_version):
+    """Set this session's statement_timeout to %(ms)s (10+)."""
+    return _load('statement_timeout.sql')
+
+
+def current_role(server_version):
+    """The role we are connected as (10+)."""
+    return _load('current_role.sql')
+
+
+def valid_regex(server_version):
+    """Whether %(regex)s is a regular expression the server takes (10+)."""
+    return _load('valid_regex.sql')

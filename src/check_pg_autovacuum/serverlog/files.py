@@ -193,5 +193,6 @@ def _with_grant(error, session, grant):
                           'use --logfile on the database host' % text)
     if 'permission denied' not in text:
         return error
-    role = session.quote_ident(session.rows('SELECT current_user AS name')[0].name)
+    role = session.quote_ident(session.rows(
+        queries.current_role(session.server_version))[0].name)
     return CheckError('%s; run: %s' % (text, grant.format(role)))

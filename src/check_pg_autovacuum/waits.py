@@ -180,3 +180,28 @@ def describe_running(vacuum):
             100 * vacuum.blocks_done // vacuum.blocks_total,
             'sampled' if vacuum.command == 'analyze' else 'scanned')
     return text
+
+
+def needs(number):
+    return '%s need%s' % (words.plural(number, 'table'), 's' if number == 1 else '')
+
+
+def being(wait):
+    return ', being %s' % ('analyzed' if wait.running.command == 'analyze'
+                           else 'vacuumed') if wait.running else ''
+
+
+def since_statistics(table, never):
+    """For a table never vacuumed: how long statistics have been kept."""
+    return '; statistics began %s ago' % format_duration(
+        max(0, table.now_epoch - table.stats_since_epoch)) if never else ''
+
+
+def running_detail(wait):
+    return '; %s' % describe_running(wait.running) if wait.running else ''
+
+
+def how_known(wait):
+    if wait.how == 'estimated':
+        return ' (estimated from the pace the rows accrued at)'
+    return ''

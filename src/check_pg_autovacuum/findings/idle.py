@@ -12,10 +12,39 @@ from __future__ import unicode_literals
 
 import nagiosplugin
 
-from . import queries, words
-from .durations import format_duration
-from .errors import CheckError
-from .verdict import FindingContext
+from .. import queries, words
+from ..durations import format_duration
+from ..privileges import require_stats_privilege
+from ..verdict import FindingContext
+
+NAME = 'idle'
+SUMMARY = """\
+  idle     sessions that sit "idle in transaction", with what each holds: a
+           transaction ID or snapshot keeps every row that died since
+"""
+PERFDATA = (
+    ('idle_in_transaction', 'sessions idle in transaction'),
+    ('idle_in_transaction_max', 'longest idle time among them (s)'),
+)
+PRIORITY = {'idle_in_transaction_max': 4}
+DURATIONS = ('idle_warning', 'idle_critical')
+
+
+def add_options(parser):
+    idle = parser.add_argument_group('sessions idle in transaction')
+    idle.add_argument('--idle-warning', default='15m',
+                      metavar='DURATION',
+                      help='longest idle time before WARNING '
+                      '(default: %(default)s)')
+    idle.add_argument('--idle-critical', default='1h',
+                      metavar='DURATION',
+                      help='longest idle time before CRITICAL '
+                      '(default: %(default)s)')
+
+
+def build(args, shared):
+    return [IdleTransactions(shared.session),
+            IdleTransactionsContext(args.idle_warning, args.idle_critical)]
 
 
 class IdleTransactions(nagiosplugin.Resource):
@@ -34,23 +63,6 @@ class IdleTransactions(nagiosplugin.Resource):
                                   min=0, context='count')
         yield nagiosplugin.Metric('idle_in_transaction_max', longest, 's',
                                   min=0, context='idle_in_transaction_max')
-
-
-
-def require_stats_privilege(session):
-    """Raise CheckError unless we see what other roles' sessions do.
-
-    Without pg_read_all_stats (pg_monitor has it) their state and xmin read
-    as NULL: we would report "none idle" while the culprit sits there.
-    """
-    if getattr(session, 'reads_all_stats', False):
-        return  # asked already in this run
-    role = session.rows(queries.can_read_all_stats(session.server_version))[0]
-    session.reads_all_stats = role.can_read_all_stats
-    if not role.can_read_all_stats:
-        quoted = session.quote_ident(role.role_name)
-        raise CheckError("role %s cannot see other roles' sessions; "
-                         "run: GRANT pg_monitor TO %s" % (quoted, quoted))
 
 
 def _plural(count, noun):

@@ -48,10 +48,70 @@ import time
 
 import nagiosplugin
 
-from . import queries, words
-from .errors import CheckError
-from .tables import qualified_name
-from .verdict import FindingContext
+from .. import options, queries, words
+from ..errors import CheckError
+from ..table_statistics import qualified_name
+from ..verdict import FindingContext
+
+NAME = 'bloat'
+SUMMARY = """\
+  bloat    tables of at least --bloat-min-size whose space is mostly free
+           or dead: VACUUM cannot give it back.  Estimated from pg_stats
+           (never a number where the statistics are missing, stale or not
+           visible to the role); the worst measured by pgstattuple_approx
+           where the extension is installed
+"""
+PERFDATA = (
+    ('tables_bloated', 'tables of at least --bloat-min-size past\n'
+     '--bloat-warning'),
+    ('bloat_max', 'largest share of them free or dead (%)'),
+    ('bloat_bytes_total', 'their space a rewrite would give back (B)'),
+)
+PRIORITY = {'bloat_max': 14}
+COUNTS = ('bloat_warning', 'bloat_critical')
+
+
+def add_options(parser):
+    bloat = parser.add_argument_group('bloat')
+    bloat.add_argument('--bloat-warning', default='50%', metavar='PERCENT',
+                       help='share of a table that is free or dead space '
+                       'before WARNING (default: %(default)s: twice the size '
+                       'a rewrite would leave)')
+    bloat.add_argument('--bloat-critical', default='80%', metavar='PERCENT',
+                       help='... before CRITICAL (default: %(default)s: five '
+                       'times that size)')
+    bloat.add_argument('--bloat-min-size', default='100MB', metavar='SIZE',
+                       help='tables smaller than this are never reported '
+                       '(bytes, or with kB, MB, GB, TB; default: '
+                       '%(default)s)')
+    bloat.add_argument('--bloat-read-limit', default='256MB', metavar='SIZE',
+                       help='pgstattuple_approx reads at most this much of '
+                       'the tables in one run; a table that would take more '
+                       'is measured once VACUUM has made most of its pages '
+                       'all-visible, or by hand with a higher limit (0: '
+                       'measure none; default: %(default)s, about a second '
+                       'of reading, through a ring that leaves the server\'s '
+                       'cache alone)')
+    bloat.add_argument('--bloat-measure-every', default='1d',
+                       metavar='DURATION', help='a measurement is remembered '
+                       'and made again after this long, or sooner when the '
+                       'table\'s size moved by a tenth or its estimate by ten '
+                       'points (0: every run; default: %(default)s: bloat '
+                       'grows over days, and only a rewrite undoes it)')
+
+
+def check_options(args):
+    args.bloat_min_size = options.size('--bloat-min-size', args.bloat_min_size)
+    args.bloat_read_limit = options.size('--bloat-read-limit',
+                                         args.bloat_read_limit)
+    options.duration(args, 'bloat_measure_every')
+
+
+def build(args, shared):
+    return [Bloat(shared.databases, shared.deadline, args.bloat_min_size,
+                  args.bloat_warning, shared.memory, args.bloat_read_limit,
+                  args.bloat_measure_every),
+            BloatContext(args.bloat_warning, args.bloat_critical)]
 
 PAGE_HEADER = 24  # SizeOfPageHeaderData
 ITEM_POINTER = 4  # sizeof(ItemIdData), one per row
@@ -363,7 +423,7 @@ class Bloat(nagiosplugin.Resource):
                     ', %s read already' % words.size(self.bytes_read)
                     if self.bytes_read else ''))
             return
-        session.rows("SELECT set_config('statement_timeout', %(ms)s, false)",
+        session.rows(queries.statement_timeout(session.server_version),
                      {'ms': '%d' % left_ms})
         try:
             table.measured(session.rows(sql, {'oid': table.oid})[0])

@@ -9,9 +9,37 @@ from __future__ import unicode_literals
 
 import nagiosplugin
 
-from . import queries, words
-from .durations import format_duration
-from .verdict import AnyFoundContext, FindingContext
+from .. import queries, words
+from ..durations import format_duration
+from ..verdict import AnyFoundContext, FindingContext
+
+NAME = 'wraparound'
+SUMMARY = """\
+  wraparound  each database's distance to transaction ID and multixact
+           wraparound; an anti-wraparound autovacuum blocked is CRITICAL
+"""
+PERFDATA = (
+    ('wraparound_max', "closest database's way to wraparound (%)"),
+    ('antiwraparound_blocked', 'anti-wraparound autovacuums waiting for a lock'),
+)
+PRIORITY = {'antiwraparound_blocked': 3, 'wraparound_max': 11}
+COUNTS = ('wraparound_warning', 'wraparound_critical')
+
+
+def add_options(parser):
+    wraparound = parser.add_argument_group('wraparound')
+    wraparound.add_argument('--wraparound-warning', default='50%',
+                            metavar='PERCENT', help='share of the way to '
+                            'wraparound before WARNING (default: %(default)s)')
+    wraparound.add_argument('--wraparound-critical', default='75%',
+                            metavar='PERCENT', help='... before CRITICAL '
+                            '(default: %(default)s)')
+
+
+def build(args, shared):
+    return [Wraparound(shared.session, shared.databases),
+            WraparoundContext(args.wraparound_warning, args.wraparound_critical),
+            AntiWraparoundBlockedContext()]
 
 
 class Wraparound(nagiosplugin.Resource):

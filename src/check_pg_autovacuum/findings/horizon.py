@@ -22,11 +22,59 @@ from __future__ import unicode_literals
 
 import nagiosplugin
 
-from . import queries, words
-from .durations import format_duration
-from .sessions import require_stats_privilege
-from .tables import qualified_name, ratio_text
-from .verdict import AnyFoundContext, FindingContext
+from .. import queries, words
+from ..durations import format_duration
+from ..privileges import require_stats_privilege
+from ..table_statistics import qualified_name, ratio_text
+from ..verdict import AnyFoundContext, FindingContext
+
+NAME = 'horizon'
+SUMMARY = """\
+  horizon  what holds back vacuum: the oldest session, prepared transaction,
+           replication slot or standby (in time and in transactions), and
+           the tables bloating behind it
+           (autovacuum ineffective: run since the holder began, in vain)
+"""
+PERFDATA = (
+    ('horizon_age_max', 'oldest holder of the horizon (s): a session or\n'
+     'prepared transaction since it holds what it\nholds, a slot or standby '
+     'since it holds the\nsame xmin'),
+    ('horizon_xid_age_max', 'transaction ID age of the oldest xmin held'),
+    ('tables_vacuum_ineffective', 'tables autovacuumed in vain behind it'),
+    ('replication_slots_stale', 'inactive replication slots holding xmin'),
+)
+PRIORITY = {'horizon_age_max': 1, 'horizon_xid_age_max': 2,
+            'replication_slots_stale': 7}
+DURATIONS = ('horizon_warning', 'horizon_critical')
+COUNTS = ('horizon_xid_warning', 'horizon_xid_critical')
+
+
+def add_options(parser):
+    horizon = parser.add_argument_group('what holds back vacuum')
+    horizon.add_argument('--horizon-warning', default='1h', metavar='DURATION',
+                         help='age of the oldest session or prepared '
+                         'transaction holding back vacuum before WARNING '
+                         '(default: %(default)s)')
+    horizon.add_argument('--horizon-critical', default='6h', metavar='DURATION',
+                         help='... before CRITICAL (default: %(default)s)')
+    horizon.add_argument('--horizon-xid-warning', default='10000000',
+                         metavar='RANGE', help='age in transactions of the '
+                         'oldest xmin held back, by any holder, before WARNING '
+                         '(default: %(default)s, 5%% of the default '
+                         'autovacuum_freeze_max_age)')
+    horizon.add_argument('--horizon-xid-critical', default='100000000',
+                         metavar='RANGE', help='... before CRITICAL (default: '
+                         '%(default)s: half-way to anti-wraparound vacuums, '
+                         'which could not freeze past it)')
+
+
+def build(args, shared):
+    return [HorizonHolders(shared.session, shared.statistics, shared.memory),
+            HorizonContext(args.horizon_warning, args.horizon_critical,
+                           args.horizon_xid_warning),
+            HorizonXidContext(args.horizon_xid_warning,
+                              args.horizon_xid_critical),
+            StaleSlotsContext()]
 
 CLUSTER_WIDE = ('replication slot', 'standby')
 

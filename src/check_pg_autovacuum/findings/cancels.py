@@ -13,10 +13,80 @@ import collections
 
 import nagiosplugin
 
-from . import words
-from .errors import CheckError
-from .serverlog.formats import CANCEL, SKIP
-from .verdict import FindingContext
+from .. import queries, words
+from ..errors import CheckError
+from ..options import UsageError
+from ..serverlog.files import LocalLogFiles, ServerLogFiles
+from ..serverlog.formats import CANCEL, SKIP
+from ..serverlog.state import position_file
+from ..serverlog.tail import LogTail
+from ..verdict import FindingContext, NoteContext
+
+NAME = 'cancels'
+SUMMARY = """\
+  cancels  autovacuum runs cancelled since the previous run, counted in the
+           server log (--logfile): an application's locks at work
+"""
+PERFDATA = (
+    ('autovacuum_cancels', 'autovacuum runs cancelled since the last run'),
+    ('autovacuum_lock_skips', 'autovacuum runs that never got their lock'),
+)
+PRIORITY = {'autovacuum_cancels': 6, 'server_log_unread': 16,
+            'server_log': 16}
+COUNTS = ('cancel_warning', 'cancel_critical')
+
+
+def add_options(parser):
+    log = parser.add_argument_group('autovacuum cancelled (server log)')
+    log.add_argument('--logfile', metavar='PATH', help='the server log: a file, '
+                     'or a glob whose newest match is the live file and the '
+                     'others its rotations (e.g. '
+                     "'/var/log/postgresql/postgresql-*.log*')")
+    log.add_argument('--log-via-sql', action='store_true',
+                     help="read the server's log files through the connection "
+                     '(logging_collector; needs pg_monitor and EXECUTE on '
+                     'pg_read_binary_file), for a monitoring host that cannot '
+                     'read them')
+    log.add_argument('--state-file', metavar='PATH', help='where to keep the '
+                     'position in the log between runs, and beside it, in '
+                     'PATH.memory, what the runs saw of the tables (default: '
+                     'a file per log and one per server in --state-dir)')
+    log.add_argument('--cancel-warning', default='1', metavar='RANGE',
+                     help='WARNING when more cancellations than this since the '
+                     'previous run (Nagios range; default: %(default)s)')
+    log.add_argument('--cancel-critical', default='10', metavar='RANGE',
+                     help='CRITICAL when more than this (default: %(default)s)')
+    log.add_argument('--log-from-start', action='store_true',
+                     help='on the first run, count what the log already holds '
+                     'instead of starting at its end')
+
+
+def check_options(args):
+    if args.logfile and args.log_via_sql:
+        raise UsageError('--logfile and --log-via-sql: give one of them')
+
+
+def build(args, shared):
+    if not (args.logfile or args.log_via_sql):
+        return [ServerLogContext(), NoServerLog(), NoServerLogContext()]
+    return [ServerLogContext(),
+            AutovacuumCancels(server_log(args, shared), shared.statistics),
+            AutovacuumCancelsContext(args.cancel_warning, args.cancel_critical)]
+
+
+def server_log(args, shared):
+    """A LogTail for the log, parsing with the server's log_line_prefix."""
+    session = shared.session
+    prefix = session.rows(queries.log_line_prefix(session.server_version))[0]
+    if args.log_via_sql:
+        files = ServerLogFiles(session)
+        name = 'via-sql-%s-%s-%s' % (shared.server_address() +
+                                     (session.database,))
+    else:
+        files, name = LocalLogFiles(args.logfile), args.logfile
+    state_file = position_file(args.state_file, args.state_dir, name)
+    return LogTail(files, state_file, shared.deadline, args.log_from_start,
+                   prefix.log_line_prefix)
 
 
 class AutovacuumCancels(nagiosplugin.Resource):
@@ -52,7 +122,7 @@ class AutovacuumCancels(nagiosplugin.Resource):
         ]
 
 
-class ServerLogContext(nagiosplugin.Context):
+class ServerLogContext(NoteContext):
     """A log or state file we could not use: UNKNOWN, with the reason."""
 
     def __init__(self):
@@ -134,7 +204,7 @@ class NoServerLog(nagiosplugin.Resource):
         return nagiosplugin.Metric('server_log_unread', 0, context='no_log')
 
 
-class NoServerLogContext(nagiosplugin.Context):
+class NoServerLogContext(NoteContext):
 
     def __init__(self):
         super(NoServerLogContext, self).__init__('no_log')

@@ -20,11 +20,64 @@ from __future__ import unicode_literals
 
 import nagiosplugin
 
-from . import queries, words
-from .durations import format_duration
-from .overdue import describe_running
-from .tables import qualified_name
-from .verdict import FindingContext
+from .. import queries, words
+from ..durations import format_duration
+from ..table_statistics import qualified_name
+from ..verdict import FindingContext
+from ..waits import describe_running
+
+NAME = 'workers'
+SUMMARY = """\
+  workers  autovacuum's own health, seen live: locks that keep it out of
+           tables that need vacuum (and requests about to cancel it),
+           vacuums that run too long and why, all workers busy for long
+           while tables wait
+"""
+PERFDATA = (
+    ('autovacuum_blocking_locks', 'locks that keep autovacuum out of a table '
+     'that\nneeds vacuum, or are about to cancel it'),
+    ('autovacuum_blocking_lock_age_max', 'longest held among them (s)'),
+    ('vacuums_running', 'vacuums and analyzes running now, any kind'),
+    ('vacuum_runtime_max', 'longest-running autovacuum on one table (s)'),
+    ('autovacuum_workers_busy', 'autovacuum workers at work (max: all there are)'),
+    ('autovacuum_workers_saturated', 'how long all have been busy while tables'
+     '\nwait past their trigger (s)'),
+)
+PRIORITY = {'autovacuum_blocking_lock_age_max': 5,
+            'autovacuum_workers_saturated': 9, 'vacuum_runtime_max': 10}
+DURATIONS = ('lock_warning', 'lock_critical', 'vacuum_runtime_warning',
+             'vacuum_runtime_critical', 'workers_warning')
+
+
+def add_options(parser):
+    workers = parser.add_argument_group("autovacuum's own health")
+    workers.add_argument('--lock-warning', default='15m', metavar='DURATION',
+                         help='how long a lock that keeps autovacuum out of a '
+                         'table that needs vacuum may be held before WARNING, '
+                         'counted from the holding transaction\'s start '
+                         '(default: %(default)s, as --idle-warning)')
+    workers.add_argument('--lock-critical', default='1h', metavar='DURATION',
+                         help='... before CRITICAL (default: %(default)s)')
+    workers.add_argument('--vacuum-runtime-warning', default='6h',
+                         metavar='DURATION', help='how long an autovacuum may '
+                         'run on one table before WARNING (default: '
+                         '%(default)s: longer, and the dead rows it was started '
+                         'for have doubled on a busy table)')
+    workers.add_argument('--vacuum-runtime-critical', default='1d',
+                         metavar='DURATION',
+                         help='... before CRITICAL (default: %(default)s)')
+    workers.add_argument('--workers-warning', default='1h', metavar='DURATION',
+                         help='how long all autovacuum_max_workers may be busy '
+                         'while tables wait past their trigger before WARNING '
+                         '(default: %(default)s, sixty naptimes)')
+
+
+def build(args, shared):
+    return [AutovacuumHealth(shared.session, shared.statistics, shared.memory),
+            LockAgeContext(args.lock_warning, args.lock_critical),
+            VacuumRuntimeContext(args.vacuum_runtime_warning,
+                                 args.vacuum_runtime_critical),
+            WorkersSaturatedContext(args.workers_warning)]
 
 MODES = {'ShareUpdateExclusiveLock': 'SHARE UPDATE EXCLUSIVE',
          'ShareLock': 'SHARE', 'ShareRowExclusiveLock': 'SHARE ROW EXCLUSIVE',
