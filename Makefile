@@ -12,7 +12,7 @@ QUIET = PYTHONWARNINGS='ignore:Module zc was already imported:UserWarning'
 PG_MAJORS ?= 10 11 12 13 14 15 16 17 18
 PY_VERSIONS ?= 3.6 3.7 3.8 3.9 3.10 3.11 3.12 3.13
 
-.PHONY: all bench-build contrib demo readme test test-py3 test-py27 test-matrix build-py3 build-py27 clean
+.PHONY: all bench-build contrib demo docs test test-py3 test-py27 test-matrix build-py3 build-py27 clean
 
 all: build-py3
 
@@ -40,9 +40,10 @@ bench-build: build-py3
 demo: build-py3
 	bin/py demo/incident.py bin/check_pg_autovacuum
 
-# README's reference section is --help, pasted by this target.
-readme: build-py3
-	tools/readme-reference
+# docs/: the reference (--help) and the tables of options and perfdata,
+# written from the plugin itself (tests/test_docs.py checks them).
+docs: build-py3
+	bin/py tools/docs
 
 # The Icinga 2 CheckCommand's arguments, written from the plugin's options.
 contrib: build-py3
@@ -50,7 +51,7 @@ contrib: build-py3
 
 # Both interpreters side by side, each spreading its tests over
 # TEST_WORKERS processes with a throwaway cluster each: the tests mostly
-# wait on their servers (see README, "make test").  Either failing fails;
+# wait on their servers (see docs/development.md).  Either failing fails;
 # each one's output follows when both are done.
 TEST_WORKERS ?= 3
 PY27_BUILD = $(if $(PYTHON27),build-py27)

@@ -1,7 +1,7 @@
 """Time check_pg_autovacuum against a throwaway cluster of many tables.
 
 Not a test: it prints medians of repeated runs for a human to read and to
-copy into the README.  Default scale: 50 databases x 2,000 tables, a few of
+copy into docs/benchmarks.md.  Default scale: 50 databases x 2,000 tables, a few of
 them with dead rows past the trigger.
 """
 from __future__ import print_function

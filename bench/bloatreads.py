@@ -1,6 +1,6 @@
 """What a check reads of a big bloated table: first run and steady state.
 
-Not a test: it prints, for a human to read and copy into the README, the
+Not a test: it prints, for a human to read and copy into docs/bloat.md, the
 heap blocks of the table each check touched (read or found in the cache,
 as pg_statio_user_tables counts them) and what the check said of it.  The
 table is the incident's: every row updated twice while a transaction was

@@ -1,7 +1,7 @@
 """Our check against check_postgres on the same work, side by side.
 
 Not a test: it prints medians for a human to read and to copy into the
-README.  The cluster: the incident's database (a session idle in
+docs/benchmarks.md.  The cluster: the incident's database (a session idle in
 transaction, tables past their trigger) and DATABASES databases of TABLES
 tables each, no server log.  The same work: sessions idle in transaction,
 and when each table was last autovacuumed and autoanalyzed, in every

@@ -23,7 +23,7 @@ from scenarios import (database, heap_blocks_touched, idle_in_transaction,
 _numbers = itertools.count(1)
 
 # Percentage points the estimate may be off from pgstattuple's exact figure
-# (measured: within 2.6 for these shapes, README has the table).
+# (measured: within 2.6 for these shapes, docs/bloat.md has the table).
 ESTIMATE_TOLERANCE = 10
 # pgstattuple_approx against pgstattuple, after a VACUUM (all pages are
 # all-visible, so it takes their free space from the free space map).
