@@ -17,9 +17,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # hand on to them.
 os.environ.setdefault('CHECK_PG_AUTOVACUUM_TEST_BIN',
                       os.path.dirname(os.path.abspath(sys.argv[0])))
-os.environ['PYTHONPATH'] = os.pathsep.join(
-    [p for p in sys.path if p] +
-    [p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep) if p])
+if sys.version_info[0] == 2:
+    os.environ['PYTHONPATH'] = os.pathsep.join(
+        [p for p in sys.path if p] +
+        [p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep) if p])
 Completed = collections.namedtuple('Completed', 'returncode stdout stderr')
 # The plugin's main() timed from within: python -c TIMED_MAIN FILE ARGS...
 TIMED_MAIN = """

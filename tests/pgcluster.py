@@ -58,8 +58,11 @@ def embedded_bindir():
     fetches it once into .cache/)."""
     tool = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..',
                         'tools', 'embedded-postgres')
+    # Python 3, whatever runs the tests: none of this interpreter's paths.
+    env = dict((name, value) for name, value in os.environ.items()
+               if name not in ('PYTHONPATH', 'PYTHONHOME'))
     try:
-        return subprocess.check_output(['python3', tool]).decode().strip()
+        return subprocess.check_output(['python3', tool], env=env).decode().strip()
     except (OSError, subprocess.CalledProcessError) as error:
         raise RuntimeError('no PostgreSQL server binaries found (set '
                            'PG_BINDIR, or put pg_config or initdb on PATH), '
