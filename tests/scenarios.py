@@ -43,13 +43,21 @@ def idle_in_transaction(cluster, dbname='postgres', application_name='zodb-app',
 @contextlib.contextmanager
 def query_running(cursor, sql, settle=0):
     """SQL runs on CURSOR (its connection busy, "active") during the block;
-    the block waits SETTLE seconds first, and the query's end at its close."""
-    query = threading.Thread(target=lambda: cursor.execute(sql))
+    the block waits SETTLE seconds first.  At its close a query still
+    running is cancelled: give it time to spare (pg_sleep(60)), so that a
+    slow start of the plugin on a loaded machine never finds it over."""
+    def run():
+        try:
+            cursor.execute(sql)
+        except psycopg2.extensions.QueryCanceledError:
+            pass
+    query = threading.Thread(target=run)
     query.start()
     try:
         time.sleep(settle)
         yield
     finally:
+        cursor.connection.cancel()
         query.join()
 
 

@@ -9,8 +9,8 @@ import time
 import pytest
 
 from pgcluster import Cluster, running
-from scenarios import (database, idle_in_transaction, query_running,
-                       wait_for_statistics)
+from scenarios import (database, idle_in_transaction, in_background,
+                       query_running, wait_for_statistics)
 
 
 def horizon(plugin, *args):
@@ -43,13 +43,14 @@ def test_a_session_idle_in_transaction_holds_the_horizon(plugin, cluster):
 def test_a_long_query_holds_the_horizon(plugin, cluster):
     sleeper = cluster.connect(application_name='report')
     try:
-        with query_running(sleeper.cursor(), 'SELECT pg_sleep(3)', settle=1.2):
+        with query_running(sleeper.cursor(), 'SELECT pg_sleep(60)', settle=1.2):
             result = horizon(plugin, '--horizon-warning', '0')
     finally:
         sleeper.close()
     assert result.returncode == 1, result
+    # Its age: the 1.2 s it ran, and however long the plugin took to start.
     assert re.match(r'AUTOVACUUM WARNING - pid \d+ \(postgres, app report\) active '
-                    r'[12]s holds back vacuum\|', result.stdout), result.stdout
+                    r'[1-9]\d*s holds back vacuum\|', result.stdout), result.stdout
 
 
 def test_a_forgotten_prepared_transaction_holds_the_horizon(plugin, cluster):
@@ -167,26 +168,35 @@ def _holder_seconds(result):
 
 
 def test_a_read_committed_query_holds_only_since_it_began(plugin, cluster):
-    # The transaction is 3 s old, but in READ COMMITTED its snapshot is the
-    # running statement's, begun a second ago.
-    conn = cluster.connect(application_name='report')
-    cursor = conn.cursor()
-    cursor.execute('BEGIN')
-    cursor.execute('SELECT 1')
-    time.sleep(2)
-    try:
-        with query_running(cursor, 'SELECT pg_sleep(2.5)', settle=1.1):
-            result = horizon(plugin, '--horizon-warning', '1h')
-            open_for = cluster.execute(
-                "SELECT extract(epoch FROM now() - xact_start) FROM "
-                "pg_stat_activity WHERE application_name = 'report'")[0][0]
-    finally:
-        conn.close()
-    assert open_for >= 3, 'the transaction was not open long before the query'
-    assert 1 <= _holder_seconds(result) <= 2, result.stdout
+    # The transaction is 2 s older than its running statement, and in READ
+    # COMMITTED the snapshot is that statement's: the holder's age is the
+    # query's, however long the plugin takes to start.
+    with in_background(cluster, 'postgres', [
+            'BEGIN', 'SELECT 1', 'SELECT pg_sleep(2)', 'SELECT pg_sleep(60)'],
+            application_name='report') as pid:
+        _wait_until_running(cluster, pid, 'SELECT pg_sleep(60)')
+        time.sleep(1.1)
+        result = horizon(plugin, '--horizon-warning', '1h')
+        query_age, transaction_age = cluster.execute(
+            'SELECT extract(epoch FROM now() - query_start), '
+            'extract(epoch FROM now() - xact_start) FROM pg_stat_activity '
+            'WHERE pid = %s', (pid,))[0]
+    assert transaction_age - query_age >= 2, (transaction_age, query_age)
+    holder = _holder_seconds(result)
+    assert 1 <= holder <= query_age, (holder, query_age, result.stdout)
     # Below --horizon-warning: named as what it is, not as holding back.
-    assert re.match(r'AUTOVACUUM OK - oldest xmin: pid \d+ \(postgres, app '
-                    r'report\) active [12]s\|', result.stdout), result.stdout
+    assert re.match(r'AUTOVACUUM OK - oldest xmin: pid %d \(postgres, app '
+                    r'report\) active %ds\|' % (pid, holder), result.stdout), \
+        result.stdout
+
+
+def _wait_until_running(cluster, pid, query, timeout=15):
+    deadline = time.time() + timeout
+    while not cluster.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s "
+                              "AND state = 'active' AND query = %s",
+                              (pid, query)):
+        assert time.time() < deadline, 'pid %d never ran %s' % (pid, query)
+        time.sleep(0.05)
 
 
 @pytest.mark.parametrize('isolation, statement', [
@@ -262,7 +272,7 @@ def test_a_snapshot_held_by_a_transaction_id_names_that_transaction(plugin, clus
     busy = cluster.connect(application_name='app-report')
     try:
         with idle_in_transaction(cluster) as pid, \
-                query_running(busy.cursor(), 'SELECT pg_sleep(2)', settle=0.2):
+                query_running(busy.cursor(), 'SELECT pg_sleep(60)', settle=0.2):
             by_time = horizon(plugin, '--horizon-warning', '0')
             by_transactions = horizon(plugin, '--horizon-xid-warning', '0')
     finally:
