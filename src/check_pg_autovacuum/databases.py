@@ -19,7 +19,7 @@ from .connection import Session, SessionLost
 from .errors import CheckError
 from .options import option_group, whole_number
 
-# The option group the vacuum and analyze findings share.
+# The option group the vacuum and analyze findings share with these options.
 TABLES_GROUP = 'tables needing vacuum or analyze (every database)'
 
 try:

@@ -10,8 +10,9 @@ import nagiosplugin
 
 from .. import words
 from ..durations import format_duration
-from ..table_statistics import qualified_name
+from ..databases import TABLES_GROUP
 from ..options import option_group
+from ..table_statistics import qualified_name
 from ..verdict import FindingContext
 from ..waits import (
     being, describe_wait, how_known, needs, running_detail, since_statistics)
@@ -26,7 +27,6 @@ PERFDATA = (
 )
 PRIORITY = {'analyze_overdue_max': 13}
 DURATIONS = ('analyze_warning', 'analyze_critical')
-TABLES_GROUP = 'tables needing vacuum or analyze (every database)'
 
 
 def add_options(parser):

@@ -14,6 +14,7 @@ import nagiosplugin
 
 from .. import words
 from ..durations import format_duration
+from ..databases import TABLES_GROUP
 from ..options import option_group
 from ..table_statistics import dead_ratio, qualified_name, ratio_text
 from ..verdict import FindingContext
@@ -37,8 +38,6 @@ PERFDATA = (
 )
 PRIORITY = {'vacuum_overdue_max': 12}
 DURATIONS = ('vacuum_warning', 'vacuum_critical')
-# Shared with analyze, and with the other findings that read the tables.
-TABLES_GROUP = 'tables needing vacuum or analyze (every database)'
 
 
 def add_options(parser):
