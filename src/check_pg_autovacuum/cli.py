@@ -191,7 +191,11 @@ class Shared(object):
 
 def build_check(args, shared):
     check = AutovacuumCheck(AutovacuumSummary(args.verbose, PRIORITY),
-                            CountContext(), name=CHECK_NAME)
+                            CountContext())
+    # An attribute, not Check(name=...): that keyword came with nagiosplugin
+    # 1.4, and Debian 12 has 1.3.2.  Every release from 1.2 on keeps a name
+    # set before the first resource is added.
+    check.name = CHECK_NAME
     for finding in REGISTRY:
         if finding.NAME in args.findings:
             check.add(*finding.build(args, shared))
@@ -284,6 +288,9 @@ def main(argv=None):
         check = build_check(args, Shared(args, session, databases, deadline))
         runtime = nagiosplugin.Runtime()
         runtime.output = PerfdataFirst(runtime.logchan)
+        # nagiosplugin before 1.4 kept the sys.stdout of its import, which
+        # utf8_stdout() has replaced since: what it printed there was lost.
+        runtime.stdout = sys.stdout
         check.main(verbose=args.verbose, timeout=args.timeout)
     except CheckError as error:
         unknown(error)
