@@ -2,10 +2,16 @@
 
 Skipped where a daemon is not installed (.ci/run installs Debian's icinga2
 and nagios4-core).  Each runs in the foreground with a private configuration
-that includes our contrib/ file as shipped, with database hosts as an admin
+that includes our contrib/ files as shipped, with database hosts as an admin
 adds them: one that takes every default, one that overrides where its server
 is by host variables.  The test reads what the daemon recorded (Icinga's
 state file, Nagios' status.dat).
+
+With CHECK_PG_AUTOVACUUM_INSTALLED=1 (tools/test-deb, after installing the
+Debian package) the daemons read the installed command definitions where
+the package puts them -- Icinga 2 through include <plugins-contrib>, Nagios
+from Debian's cfg_dir /etc/nagios-plugins/config -- and run the installed
+plugin; contrib/ then gives only the services, as an admin copies them.
 """
 import io
 import json
@@ -24,6 +30,9 @@ from scenarios import idle_in_transaction, role
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CONTRIB = os.path.join(HERE, '..', 'contrib')
+INSTALLED = os.environ.get('CHECK_PG_AUTOVACUUM_INSTALLED') == '1'
+INSTALLED_PLUGIN_DIR = '/usr/lib/nagios/plugins'
+NAGIOS_COMMANDS_DIR = '/etc/nagios-plugins/config'
 ICINGA2 = '/usr/sbin/icinga2'
 NAGIOS4 = '/usr/sbin/nagios4'
 
@@ -39,7 +48,10 @@ needs_nagios4 = pytest.mark.skipif(
 def plugin_dir():
     """The bin/ of this build: bin/ or py27/bin/ beside the test script that
     started the run (conftest.py notes it for the workers of pytest -n), or
-    the bin/ of the virtualenv that runs it."""
+    the bin/ of the virtualenv that runs it; the package's directory when
+    testing what it installed."""
+    if INSTALLED:
+        return INSTALLED_PLUGIN_DIR
     for here in (os.environ.get('CHECK_PG_AUTOVACUUM_TEST_BIN', ''),
                  os.path.dirname(os.path.abspath(sys.argv[0])),
                  os.path.dirname(sys.executable)):
@@ -146,7 +158,8 @@ include <itl>
 const PluginDir = "%(plugin_dir)s"
 const NodeName = "localhost"
 const ZoneName = "localhost"
-include "%(contrib)s/icinga2/check_pg_autovacuum.conf"
+%(checkcommand)s
+include "%(contrib)s/icinga2/services.conf"
 object CheckerComponent "checker" { }
 object PerfdataWriter "perfdata" {
   service_perfdata_path = "%(spool)s/service-perfdata"
@@ -161,7 +174,14 @@ def icinga_config(tmpdir, hosts):
     """A private icinga2.conf that includes ours as shipped; its spool."""
     spool = tmpdir.mkdir('spool')
     config = tmpdir.join('icinga2.conf')
+    if INSTALLED:  # as Debian's icinga2.conf and constants.conf have it
+        checkcommand = ('const PluginContribDir = "%s"\n'
+                        'include <plugins>\n'
+                        'include <plugins-contrib>' % INSTALLED_PLUGIN_DIR)
+    else:
+        checkcommand = 'include "%s/icinga2/pg_autovacuum.conf"' % CONTRIB
     config.write(ICINGA_CONF % {'plugin_dir': plugin_dir(), 'contrib': CONTRIB,
+                                'checkcommand': checkcommand,
                                 'spool': spool} + hosts)
     return config, spool
 
@@ -300,11 +320,11 @@ def test_icinga_reports_each_hosts_own_server(tmpdir, cluster):
 
 def test_the_checkcommand_has_every_option_as_help_words_it():
     """make contrib writes the arguments; this fails when someone forgot."""
-    with io.open(os.path.join(CONTRIB, 'icinga2', 'check_pg_autovacuum.conf'),
+    with io.open(os.path.join(CONTRIB, 'icinga2', 'pg_autovacuum.conf'),
                  encoding='utf-8') as shipped:
         config = shipped.read()
     assert icinga2.with_arguments(config, cli.make_parser()) == config, \
-        'contrib/icinga2/check_pg_autovacuum.conf is out of date: make contrib'
+        'contrib/icinga2/pg_autovacuum.conf is out of date: make contrib'
     for action in cli.make_parser()._actions:
         if action.dest not in ('help', 'version'):
             assert '$pg_autovacuum_%s$' % action.dest in config, action.dest
@@ -313,7 +333,7 @@ def test_the_checkcommand_has_every_option_as_help_words_it():
 def test_the_nagios_examples_use_options_the_plugin_has():
     known = set(option for action in cli.make_parser()._actions
                 for option in action.option_strings)
-    for name in ('check_pg_autovacuum.cfg', 'nrpe.cfg'):
+    for name in ('pg_autovacuum.cfg', 'nrpe.cfg'):
         with open(os.path.join(CONTRIB, 'nagios', name)) as shipped:
             lines = [line for line in shipped if 'check_pg_autovacuum ' in line
                      and not line.startswith('#')]
@@ -376,7 +396,8 @@ define host {
 NAGIOS_CFG = """
 log_file=%(dir)s/nagios.log
 %(stock_objects)s
-cfg_file=%(contrib)s/nagios/check_pg_autovacuum.cfg
+%(commands)s
+cfg_file=%(contrib)s/nagios/services.cfg
 cfg_file=%(dir)s/hosts.cfg
 resource_file=%(dir)s/resource.cfg
 status_file=%(dir)s/status.dat
@@ -402,12 +423,32 @@ DEBIAN_NAGIOS_CFG = '/etc/nagios4/nagios.cfg'
 
 
 def stock_objects():
-    """The object files and directories Debian's nagios.cfg loads."""
+    """The object files and directories Debian's nagios.cfg loads.  Unless
+    testing the installed package, the Monitoring Plugins' commands come
+    file by file, without the package's pg_autovacuum.cfg, should it be
+    installed on this machine: contrib's gives the commands then."""
+    lines = []
     with open(DEBIAN_NAGIOS_CFG) as stock:
-        return '\n'.join(
-            line.strip() for line in stock
-            if line.startswith(('cfg_file=', 'cfg_dir='))
-            and os.path.exists(line.strip().split('=', 1)[1]))
+        for line in stock:
+            kind, _, path = line.strip().partition('=')
+            if kind not in ('cfg_file', 'cfg_dir') or not os.path.exists(path):
+                continue
+            if path == NAGIOS_COMMANDS_DIR and not INSTALLED:
+                lines += ['cfg_file=%s' % os.path.join(path, name)
+                          for name in sorted(os.listdir(path))
+                          if name.endswith('.cfg')
+                          and name != 'pg_autovacuum.cfg']
+            else:
+                lines.append(line.strip())
+    return '\n'.join(lines)
+
+
+def nagios_commands():
+    if INSTALLED:
+        assert os.path.exists(os.path.join(NAGIOS_COMMANDS_DIR,
+                                           'pg_autovacuum.cfg'))
+        return ''  # in the stock objects
+    return 'cfg_file=%s/nagios/pg_autovacuum.cfg' % CONTRIB
 
 
 @needs_nagios4
@@ -418,7 +459,8 @@ def test_nagios_runs_the_shipped_service_on_its_hostgroup(tmpdir, cluster):
     directory.join('resource.cfg').write('$USER1$=%s\n' % plugin_dir())
     config = directory.join('nagios.cfg')
     config.write(NAGIOS_CFG % {'dir': directory, 'contrib': CONTRIB,
-                               'stock_objects': stock_objects()})
+                               'stock_objects': stock_objects(),
+                               'commands': nagios_commands()})
     # The port comes from the host's macro; PGHOST is "this host's" server,
     # which a check that ignored the host's address would read.
     env = dict((name, value) for name, value in os.environ.items()

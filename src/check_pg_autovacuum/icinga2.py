@@ -1,6 +1,6 @@
 """The Icinga 2 CheckCommand's arguments, made from the plugin's own options.
 
-contrib/icinga2/check_pg_autovacuum.conf holds them between two markers;
+contrib/icinga2/pg_autovacuum.conf holds them between two markers;
 ``make contrib`` writes them there and a test fails when they differ, so an
 option cannot be added, renamed or redescribed in one place only.  Each
 option's custom variable is pg_autovacuum_<its dest>: a host or service sets
