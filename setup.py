@@ -1,6 +1,5 @@
 import io
 import os
-import subprocess
 
 from setuptools import find_packages, setup
 
@@ -19,43 +18,6 @@ def version():
     return namespace['__version__']
 
 
-def psycopg2_requirement():
-    """psycopg2 where this machine can build it, else psycopg2-binary.
-
-    Both install the same module, psycopg2.  Building it from source needs
-    PostgreSQL's pg_config with the libpq headers, and a C compiler, which
-    a monitoring host often lacks; psycopg2-binary is prebuilt (with a
-    libpq of its own) for Python 2.7 and 3.6 to 3.13.  A packager decides
-    with CHECK_PG_AUTOVACUUM_PSYCOPG2=psycopg2 (or =psycopg2-binary).
-    """
-    chosen = os.environ.get('CHECK_PG_AUTOVACUUM_PSYCOPG2')
-    if chosen not in ('psycopg2', 'psycopg2-binary'):
-        chosen = 'psycopg2' if can_build_psycopg2() else 'psycopg2-binary'
-    return chosen + ' >= 2.8'
-
-
-def can_build_psycopg2():
-    if not (find_executable('cc') or find_executable('gcc')):
-        return False
-    pg_config = find_executable('pg_config')
-    if not pg_config:
-        return False
-    try:
-        includes = subprocess.check_output([pg_config, '--includedir'])
-    except (OSError, subprocess.CalledProcessError):
-        return False
-    return os.path.exists(os.path.join(includes.decode().strip(),
-                                       'libpq-fe.h'))
-
-
-def find_executable(name):
-    for directory in os.environ.get('PATH', '').split(os.pathsep):
-        candidate = os.path.join(directory, name)
-        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
-            return candidate
-    return None
-
-
 setup(
     name='check_pg_autovacuum',
     version=version(),
@@ -68,17 +30,26 @@ setup(
     packages=find_packages('src'),
     package_data={'check_pg_autovacuum.queries': ['*.sql']},
     python_requires='>=2.7, !=3.0.*, !=3.1.*, !=3.2.*, !=3.3.*, !=3.4.*, !=3.5.*',
+    # The driver is an extra, as psycopg's own [binary] is: the metadata is
+    # the same wherever the wheel is built.  [binary] brings psycopg2-binary
+    # (prebuilt, its own libpq: no compiler, no pg_config); [psycopg2]
+    # builds psycopg2 against the system's libpq; a distribution package
+    # depends on its own psycopg2 and asks for neither.  Both install the
+    # module psycopg2; without one the plugin says so in one UNKNOWN line.
     install_requires=[
         'nagiosplugin >= 1.2, < 1.5',
-        psycopg2_requirement(),
     ],
+    extras_require={
+        'binary': ['psycopg2-binary >= 2.8'],
+        'psycopg2': ['psycopg2 >= 2.8'],
+    },
     entry_points={
         'console_scripts': [
             'check_pg_autovacuum = check_pg_autovacuum.cli:main',
         ],
     },
     classifiers=[
-        'Development Status :: 3 - Alpha',
+        'Development Status :: 5 - Production/Stable',
         'Environment :: Console',
         'Intended Audience :: System Administrators',
         'License :: OSI Approved :: BSD License',

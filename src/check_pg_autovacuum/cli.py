@@ -27,13 +27,14 @@ import sys
 import nagiosplugin
 
 from . import memory, options, queries, table_statistics
-from .connection import Deadline, Session, conninfo
+from .connection import Deadline, Session, conninfo, require_driver
 from .databases import Databases
 from .errors import CheckError
 from .findings import NAMES, READ_TABLES, REGISTRY
 from .memory import Memory, MemoryContext, RememberedRuns, memory_file
 from .options import UsageError
 from .output import PerfdataFirst
+from .statefile import state_directory
 from .table_statistics import (
     AutovacuumSwitches, AutovacuumSwitchesContext, TableStatistics,
     UnreadableDatabases, UnreadableDatabasesContext)
@@ -67,7 +68,9 @@ def perfdata_help():
     return '\n'.join(lines) + '\n'
 
 
-def make_parser():
+def make_parser(system_state_dir=None):
+    """The options; SYSTEM_STATE_DIR is a package's state directory (see
+    statefile.state_directory), named in --state-dir's default."""
     parser = ArgumentParser(
         prog='check_pg_autovacuum', description=__doc__, epilog=perfdata_help(),
         formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -97,10 +100,12 @@ def make_parser():
     general.add_argument('--state-dir', metavar='DIR', help='where the '
                          'check keeps what it remembers between runs: its '
                          'position in each log, and per server what the runs '
-                         'saw (default: $XDG_STATE_HOME/check_pg_autovacuum, '
+                         'saw (default: %s$XDG_STATE_HOME/check_pg_autovacuum, '
                          'else ~/.local/state/check_pg_autovacuum; the '
                          'shipped Icinga 2 configuration gives '
-                         'DataDir/check_pg_autovacuum)')
+                         'DataDir/check_pg_autovacuum)' % (
+                             '%s for the user who owns it, for others '
+                             % system_state_dir if system_state_dir else ''))
     general.add_argument('-t', '--timeout', default='30',
                          metavar='SECONDS', help='give up and say UNKNOWN '
                          'after this long (default: %(default)s)')
@@ -111,9 +116,10 @@ def make_parser():
     return parser
 
 
-def parse_args(argv=None):
-    args = make_parser().parse_args(
+def parse_args(argv=None, system_state_dir=None):
+    args = make_parser(system_state_dir).parse_args(
         _utf8_arguments(sys.argv[1:] if argv is None else argv))
+    args.state_dir = state_directory(args.state_dir, system_state_dir)
     for finding in REGISTRY:
         options.durations(args, getattr(finding, 'DURATIONS', ()))
         options.counts(args, getattr(finding, 'COUNTS', ()))
@@ -269,11 +275,14 @@ def unknown(reason):
 
 
 @nagiosplugin.guarded(verbose=0)
-def main(argv=None):
+def main(argv=None, system_state_dir=None):
+    """The plugin.  A distribution's package passes the state directory it
+    made for the user that runs checks as SYSTEM_STATE_DIR."""
     utf8_stdout()
     session = None
     try:
-        args = parse_args(argv)
+        args = parse_args(argv, system_state_dir)
+        require_driver()
         if args.verbose >= 3:
             log_queries_to_stderr()
         # SIGALRM (nagiosplugin's timeout) is the backstop for what the

@@ -15,8 +15,11 @@ import select
 import sys
 import time
 
-import psycopg2
-import psycopg2.extensions
+try:
+    import psycopg2
+    import psycopg2.extensions
+except ImportError:  # the wheel's driver is an extra: see require_driver()
+    psycopg2 = None
 
 from .errors import CheckError
 
@@ -30,7 +33,19 @@ OLDEST_SUPPORTED_SERVER = 100000
 # What we send to a SQL_ASCII database (see Session) goes as UTF-8, which it
 # stores as given, rather than failing to encode as ASCII.
 for _name in ('SQL_ASCII', 'SQLASCII'):
-    psycopg2.extensions.encodings[_name] = 'utf_8'
+    if psycopg2 is not None:
+        psycopg2.extensions.encodings[_name] = 'utf_8'
+MISSING_DRIVER = (
+    'psycopg2 is not installed for %s (what to do: pip install '
+    '"check_pg_autovacuum[binary]" for a prebuilt one, or install your '
+    'distribution\'s, such as apt install python3-psycopg2)')
+
+
+def require_driver():
+    """A wheel installed without an extra has no psycopg2: say which to add
+    rather than end in an ImportError."""
+    if psycopg2 is None:
+        raise CheckError(MISSING_DRIVER % sys.executable)
 
 
 class Deadline(object):

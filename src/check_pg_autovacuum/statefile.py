@@ -40,13 +40,30 @@ class StateFileCorrupt(Exception):
             'state file %s was corrupt; moved it to %s' % (path, moved_to))
 
 
-def state_directory(option=None):
-    """--state-dir when given, else the user's state directory (XDG)."""
+def state_directory(option=None, system_directory=None):
+    """--state-dir when given; else SYSTEM_DIRECTORY (a package's, made for
+    the user that runs checks) when the running user owns it; else the
+    user's state directory (XDG).
+
+    Someone else -- root trying the check by hand -- keeps a memory of
+    their own, rather than leave files in the package's directory that its
+    owner could not lock or replace.
+    """
     if option:
         return option
+    if system_directory and _owned_directory(system_directory):
+        return system_directory
     base = os.environ.get('XDG_STATE_HOME') or os.path.join(
         os.path.expanduser('~'), '.local', 'state')
     return os.path.join(base, 'check_pg_autovacuum')
+
+
+def _owned_directory(path):
+    try:
+        status = os.stat(path)
+    except OSError:
+        return False
+    return stat.S_ISDIR(status.st_mode) and status.st_uid == os.geteuid()
 
 
 def default_path(directory, name, identity):

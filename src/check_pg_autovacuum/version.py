@@ -1,1 +1,1 @@
-__version__ = '0.1.dev0'
+__version__ = '1.0.0'
