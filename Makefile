@@ -1,5 +1,7 @@
 # make demo   - a throwaway PostgreSQL with the incident in it, checked, removed
 # make test   - the whole suite on Python 3, and on Python 2.7 where one exists
+# make dist   - the sdist and the universal wheel in dist/ (python -m build)
+# make deb    - the Debian package in dist/ (dpkg-buildpackage, lintian)
 # make clean  - remove everything the build made
 
 PYTHON3 ?= python3
@@ -12,7 +14,7 @@ QUIET = PYTHONWARNINGS='ignore:Module zc was already imported:UserWarning'
 PG_MAJORS ?= 10 11 12 13 14 15 16 17 18
 PY_VERSIONS ?= 3.6 3.7 3.8 3.9 3.10 3.11 3.12 3.13
 
-.PHONY: all bench-build contrib demo docs test test-py3 test-py27 test-matrix build-py3 build-py27 clean
+.PHONY: all bench-build contrib demo docs test test-py3 test-py27 test-matrix test-debian test-deb dist deb build-py3 build-py27 clean
 
 all: build-py3
 
@@ -105,8 +107,25 @@ test-matrix: build-py3
 	fi; \
 	printf "$$summary\n"; exit $$status
 
+# Releases: the wheel and sdist (tools/dist), the Debian package (tools/deb).
+dist:
+	tools/dist dist
+
+deb:
+	tools/deb dist
+
+# The suite on Debian's own python3 and its python3-nagiosplugin (1.3.2 on
+# Debian 12) and python3-psycopg2, as the Debian package runs.
+test-debian:
+	tools/test-debian $(PYTEST_ARGS)
+
+# The Debian package built, installed, tried as user nagios and in real
+# Nagios 4 and Icinga 2, purged (root).
+test-deb: build-py3
+	tools/test-deb
+
 clean:
-	rm -rf bin develop-eggs eggs parts py27 bootstrap-eggs .cache \
+	rm -rf bin develop-eggs eggs parts py27 bootstrap-eggs .cache dist build \
 	    bootstrap-eggs.constraints.txt .installed.cfg .pytest_cache \
 	    src/*.egg-info
 	find . -name '*.pyc' -delete -o -name __pycache__ -prune -exec rm -rf {} +
