@@ -13,8 +13,9 @@ import time
 import pytest
 
 from scenarios import (
-    database, idle_in_transaction, in_background, table_with_dead_rows,
-    read_only, vacuum_scanning, wait_for_statistics)
+    database, idle_in_transaction, in_background, lock_table_repeatedly,
+    read_only, server_settings, table_autovacuum_crawls_through,
+    table_with_dead_rows, vacuum_scanning, wait_for_statistics)
 
 _numbers = itertools.count(1)
 
@@ -29,7 +30,8 @@ def only(name):
     return '--databases', '^%s$' % re.escape(name)
 
 
-def test_a_table_being_autovacuumed_is_not_waiting(plugin, cluster, db):
+def test_the_time_a_vacuum_runs_does_not_count_the_time_before_does(
+        plugin, cluster, db):
     # Vacuumed by hand (quickly), then every row dies: past its trigger,
     # with an old last vacuum, and an autovacuum that crawls through it.
     cluster.execute(
@@ -44,21 +46,62 @@ def test_a_table_being_autovacuumed_is_not_waiting(plugin, cluster, db):
     wait_for_statistics(cluster, db, 'big', dead=200000)
     pid = vacuum_scanning(cluster, db, 'big')
     time.sleep(2)
-    args = ('--only', 'vacuum', '-v', '--vacuum-warning', '1') + only(db)
+    args = ('--only', 'vacuum', '-v', '--vacuum-warning', '1h') + only(db)
     first = plugin(*args)
     time.sleep(1.5)
     second = plugin(*args)
     assert vacuum_scanning(cluster, db, 'big') == pid, 'the vacuum ended early'
+    started, vacuumed = cluster.execute(
+        "SELECT extract(epoch FROM a.xact_start), extract(epoch FROM "
+        "s.last_vacuum) FROM pg_stat_activity a, pg_stat_user_tables s "
+        "WHERE a.pid = %s AND s.relname = 'big'", (pid,), dbname=db)[0]
+    waits = []
     for result in (first, second):
         assert result.returncode == 0, result
-        assert re.match(r'AUTOVACUUM OK - 1 table needs vacuum, worst '
-                        r'%s.public.big \(200k dead rows, \d+x live, past its '
-                        r'trigger for 0s( \(estimated\))?, last vacuumed \d+s '
-                        r'ago, being vacuumed\)\|' % db, result.stdout), result
+        match = re.match(r'AUTOVACUUM OK - 1 table needs vacuum, worst '
+                         r'%s.public.big \(200k dead rows, \d+x live, past its '
+                         r'trigger for (\d+)s( \(estimated\))?, last vacuumed '
+                         r'\d+s ago, being vacuumed\)\|' % db, result.stdout)
+        assert match, result
+        waits.append(int(match.group(1)))
         assert 'tables_being_vacuumed=1;' in result.stdout
         assert re.search(r'; being vacuumed by pid %d \(autovacuum\) for \d+s, '
                          r'phase scanning heap, \d+%% scanned$' % pid,
                          result.stdout.splitlines()[1]), result.stdout
+    # The wait ends where the vacuum began: the same on both runs, and no
+    # longer than from the last vacuum to this one's start.
+    assert waits[0] == waits[1], waits
+    assert waits[0] <= float(started) - float(vacuumed), waits
+
+
+@pytest.mark.slow
+def test_the_incidents_first_run_is_critical_while_a_worker_is_on_the_table(
+        plugin, cluster, db):
+    """The README's incident, and a plugin with no memory of it: LOCK TABLE
+    has cancelled autovacuum again and again; a new worker, a second old,
+    proves nothing about the wait before it."""
+    table_autovacuum_crawls_through(cluster, db, 'object_state')
+    cluster.execute('VACUUM object_state', dbname=db)  # a restore, vacuumed once
+    cluster.execute("INSERT INTO object_state SELECT g, 'x' "
+                    "FROM generate_series(1, 300000) g", dbname=db)
+    cluster.execute('DELETE FROM object_state', dbname=db)
+    wait_for_statistics(cluster, db, 'object_state', dead=300000)
+    with server_settings(cluster, deadlock_timeout=100):  # milliseconds
+        lock_table_repeatedly(cluster, db, 'object_state', seconds=15)
+    cancelled = cluster.execute(
+        "SELECT autovacuum_count FROM pg_stat_user_tables "
+        "WHERE relname = 'object_state'", dbname=db)[0][0]
+    assert cancelled == 0, 'autovacuum completed: no incident'
+    pid = vacuum_scanning(cluster, db, 'object_state', autovacuum=True)
+    result = plugin('--only', 'vacuum', '--vacuum-warning', '5s',
+                    '--vacuum-critical', '10s', *only(db))
+    assert vacuum_scanning(cluster, db, 'object_state', autovacuum=True) == pid
+    assert result.returncode == 2, result
+    match = re.match(r'AUTOVACUUM CRITICAL - 1 table needs vacuum, worst '
+                     r'%s.public.object_state \(300k dead rows[^()]*, past its '
+                     r'trigger for (\d+)s \(estimated\), last vacuumed \d+s '
+                     r'ago, being vacuumed\)\|' % db, result.stdout)
+    assert match and int(match.group(1)) > 10, result.stdout
 
 
 def test_a_manual_vacuum_is_no_horizon_holder(plugin, cluster, db):

@@ -107,13 +107,11 @@ def _wait(table, activity, scope, running):
     done = table.last_vacuum_epoch if activity == 'vacuum' else \
         table.last_analyze_epoch
     vacuum = _running(table, activity, running)
-    if vacuum is not None and vacuum.started_epoch is not None:
-        # Autovacuum got there: unless a run saw the crossing, take it as
-        # the moment this vacuum began.  One that is cancelled and begun
-        # again then shows the wait since.
-        estimate = vacuum.started_epoch
-    else:
-        estimate = _estimated_crossing(table, activity, done)
+    # A vacuum running now proves nothing about the time before it began:
+    # one that LOCK TABLE cancels again and again always looks a second
+    # old.  The wait runs from the crossing (remembered, else estimated)
+    # up to that vacuum's start; only a vacuum that completes ends it.
+    estimate = _estimated_crossing(table, activity, done)
     if scope is None:
         since, how = (estimate, 'estimated') if estimate is not None else \
             (table.now_epoch, 'seen')
