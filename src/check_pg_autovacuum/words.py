@@ -82,3 +82,10 @@ def terminate(pids, most=5):
     if len(pids) > most:
         statement += ' (and %d more pids, listed with -v)' % (len(pids) - most)
     return statement
+
+
+def ordinal(number):
+    """1st, 2nd, 3rd, 4th ... 11th, 12th, 13th, 21st."""
+    if number % 100 in (11, 12, 13):
+        return '%dth' % number
+    return '%d%s' % (number, {1: 'st', 2: 'nd', 3: 'rd'}.get(number % 10, 'th'))

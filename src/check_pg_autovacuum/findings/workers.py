@@ -208,16 +208,30 @@ def describe_lock(found):
 def diagnose(vacuum):
     """What makes a vacuum slow, where the server tells."""
     notes = []
-    if (vacuum.index_vacuum_count or 0) > 1:
-        notes.append('%d index passes: maintenance_work_mem (or '
-                     'autovacuum_work_mem) holds too few dead rows for this '
-                     'table; raise it' % vacuum.index_vacuum_count)
+    passes = index_passes(vacuum)
+    if passes:
+        notes.append('%s: its dead rows fill %s; raise it' % (
+            passes, 'autovacuum_work_mem (maintenance_work_mem where that is '
+            '-1)' if vacuum.by_autovacuum else 'maintenance_work_mem (SET in '
+            'the session that runs the VACUUM)'))
     runtime = _runtime(vacuum)
     if vacuum.delay_ms is not None and runtime > 0:
         share = min(100, int(100 * vacuum.delay_ms / 1000.0 / runtime))
         notes.append('throttled %d%% of the time%s' % (
             share, '; raise autovacuum_vacuum_cost_limit' if share >= 50 else ''))
     return notes
+
+
+def index_passes(vacuum):
+    """'2nd index pass' once the dead row pointers have filled the memory:
+    a pass done (index_vacuum_count) and the heap scan not, or a pass
+    beyond the first; None while one pass may do."""
+    done = vacuum.index_vacuum_count or 0
+    if vacuum.phase == 'vacuuming indexes':
+        return words.ordinal(done + 1) + ' index pass' if done else None
+    if done > 1 or (done == 1 and vacuum.phase == 'scanning heap'):
+        return '%d index passes so far' % done
+    return None
 
 
 class LockAgeContext(FindingContext):
@@ -286,6 +300,9 @@ class VacuumRuntimeContext(FindingContext):
 def _vacuum_table(vacuum):
     if vacuum.autovacuum_table:
         return '%s.%s' % (vacuum.database, vacuum.autovacuum_table)
+    if vacuum.statement:
+        return '%s, relation %s (%s)' % (vacuum.database, vacuum.relid,
+                                         vacuum.statement)
     return '%s, relation %s' % (vacuum.database, vacuum.relid)
 
 

@@ -11,6 +11,11 @@ SELECT p.pid, p.datid AS database_oid, p.datname AS database, p.relid,
        a.backend_type = 'autovacuum worker' AS by_autovacuum,
        substring(a.query FROM '^autovacuum: (?:VACUUM )?(?:ANALYZE )?(\S+)')
          AS autovacuum_table,
+       -- A manual one names its table in its statement only: the relid is
+       -- of another database, perhaps.
+       CASE WHEN a.backend_type <> 'autovacuum worker'
+            THEN left(regexp_replace(a.query, '\s+', ' ', 'g'), 100)
+       END AS statement,
        extract(epoch FROM a.xact_start)::float8 AS started_epoch,
        extract(epoch FROM now())::float8 AS now_epoch
   FROM pg_stat_progress_vacuum p

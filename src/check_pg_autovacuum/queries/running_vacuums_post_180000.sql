@@ -15,6 +15,11 @@ SELECT p.pid, p.datid AS database_oid, p.datname AS database, p.relid,
        a.backend_type = 'autovacuum worker' AS by_autovacuum,
        substring(a.query FROM '^autovacuum: (?:VACUUM )?(?:ANALYZE )?(\S+)')
          AS autovacuum_table,
+       -- A manual one names its table in its statement only: the relid is
+       -- of another database, perhaps.
+       CASE WHEN a.backend_type <> 'autovacuum worker'
+            THEN left(regexp_replace(a.query, '\s+', ' ', 'g'), 100)
+       END AS statement,
        extract(epoch FROM a.xact_start)::float8 AS started_epoch,
        extract(epoch FROM now())::float8 AS now_epoch
   FROM pg_stat_progress_vacuum p
@@ -23,6 +28,7 @@ SELECT p.pid, p.datid AS database_oid, p.datname AS database, p.relid,
 UNION ALL
 SELECT p.pid, p.datid, p.datname, p.relid, 'vacuum full', p.phase,
        p.heap_blks_total, p.heap_blks_scanned, NULL, NULL, false, NULL,
+       left(regexp_replace(a.query, '\s+', ' ', 'g'), 100),
        extract(epoch FROM a.xact_start)::float8, extract(epoch FROM now())::float8
   FROM pg_stat_progress_cluster p
   LEFT JOIN pg_stat_activity a ON a.pid = p.pid
@@ -32,6 +38,9 @@ SELECT p.pid, p.datid, p.datname, p.relid, 'analyze', p.phase,
        p.sample_blks_total, p.sample_blks_scanned, NULL, NULL,
        a.backend_type = 'autovacuum worker',
        substring(a.query FROM '^autovacuum: (?:VACUUM )?(?:ANALYZE )?(\S+)'),
+       CASE WHEN a.backend_type <> 'autovacuum worker'
+            THEN left(regexp_replace(a.query, '\s+', ' ', 'g'), 100)
+       END,
        extract(epoch FROM a.xact_start)::float8, extract(epoch FROM now())::float8
   FROM pg_stat_progress_analyze p
   LEFT JOIN pg_stat_activity a ON a.pid = p.pid
