@@ -224,6 +224,13 @@ class Cluster(object):
         with open(os.path.join(self.datadir, 'postmaster.pid')) as pidfile:
             return int(pidfile.readline())
 
+    def restart(self, mode):
+        """pg_ctl stop -m MODE, then start: 'fast' shuts down cleanly,
+        'immediate' leaves a crash recovery to the start."""
+        self._run('pg_ctl', 'stop', '-w', '-m', mode, '-D', self.datadir)
+        self._run('pg_ctl', 'start', '-w', '-t', '60', '-D', self.datadir,
+                  '-l', self.logfile)
+
     def stop(self):
         if os.path.exists(os.path.join(self.datadir, 'postmaster.pid')):
             self._run('pg_ctl', 'stop', '-w', '-m', 'immediate', '-D',

@@ -1,6 +1,8 @@
 """Small helpers that word numbers for humans, the same on Python 2 and 3."""
 from __future__ import unicode_literals
 
+import re
+
 from .durations import format_duration
 
 MAX_DETAIL_LINES = 20
@@ -71,6 +73,14 @@ def capped(lines, what):
 def sql_literal(text):
     """TEXT as a SQL string literal a DBA can paste: 'it''s'."""
     return "'%s'" % text.replace("'", "''")
+
+
+def sql_identifier(name):
+    """NAME as a DBA types it: bare where PostgreSQL keeps it as it is,
+    else double-quoted (keywords are not known here: quoted is safe)."""
+    if re.match(r'^[a-z_][a-z0-9_]*$', name):
+        return name
+    return '"%s"' % name.replace('"', '""')
 
 
 def terminate(pids, most=5):

@@ -21,10 +21,15 @@ What findings share lives beside this package: the table statistics
 """
 from __future__ import unicode_literals
 
-from . import analyze, bloat, cancels, horizon, idle, vacuum, workers, wraparound
+from . import (
+    analyze, blind, bloat, cancels, horizon, idle, vacuum, workers, wraparound)
 
 # In this order --help lists them, --only names them and the check adds them.
-REGISTRY = (idle, vacuum, analyze, cancels, horizon, wraparound, workers, bloat)
+# blind after vacuum and analyze: it reads along with their visit of every
+# database.
+REGISTRY = (idle, vacuum, analyze, blind, cancels, horizon, wraparound,
+            workers, bloat)
 NAMES = tuple(finding.NAME for finding in REGISTRY)
 # Those that read the tables of every database.
-READ_TABLES = ('vacuum', 'analyze', 'horizon', 'wraparound', 'workers', 'bloat')
+READ_TABLES = ('vacuum', 'analyze', 'blind', 'horizon', 'wraparound', 'workers',
+               'bloat')

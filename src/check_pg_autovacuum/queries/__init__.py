@@ -61,6 +61,18 @@ def running_vacuums(server_version):
     return _load('running_vacuums.sql')
 
 
+def blind_tables(server_version):
+    """Tables that hold rows while their statistics were lost."""
+    if server_version >= 130000:  # n_ins_since_vacuum
+        return _load('blind_tables_post_130000.sql')
+    return _load('blind_tables.sql')
+
+
+def statistics_lost(server_version):
+    """Per database: its stats reset, the server's start, the timeline (10+)."""
+    return _load('statistics_lost.sql')
+
+
 def statistics_since(server_version):
     """Each database's oid and stats_reset, for the memory (10+)."""
     return _load('statistics_since.sql')

@@ -1,0 +1,173 @@
+# -*- coding: utf-8 -*-
+"""Tables autovacuum is blind to, for real: statistics lost by a reset, a
+single table's reset and a crash recovery, each premise checked in the
+catalogs; and no false alarm for a table loaded, truncated, unlogged or
+small, nor after a clean restart."""
+from __future__ import unicode_literals
+
+import itertools
+import re
+import time
+
+import pytest
+
+from pgcluster import running
+from scenarios import database, wait_for_statistics
+
+_numbers = itertools.count(1)
+
+
+@pytest.fixture
+def db(cluster):
+    with database(cluster, 'blind-%d' % next(_numbers)) as name:
+        yield name
+
+
+def only(name):
+    return '--databases', '^%s$' % re.escape(name)
+
+
+def counters(cluster, dbname, table):
+    """What autovacuum sees of TABLE, and what pg_class keeps."""
+    return cluster.execute(
+        "SELECT n_live_tup, n_dead_tup, n_mod_since_analyze, "
+        "coalesce(last_autovacuum, last_vacuum, last_analyze, last_autoanalyze) "
+        "IS NULL, c.reltuples, pg_relation_size(c.oid) "
+        "FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid "
+        "WHERE s.relname = %s", (table,), dbname=dbname)[0]
+
+
+def assert_blind_premise(cluster, dbname, table, rows):
+    """The counters say nothing ever happened; pg_class says ROWS rows;
+    and autovacuum leaves the table alone for a few naptimes (1s here)."""
+    live, dead, modified, never, reltuples, size = counters(cluster, dbname, table)
+    assert (live, dead, modified, never) == (0, 0, 0, True)
+    assert reltuples == rows and size > 1 << 20
+    time.sleep(3)  # three naptimes: the premise is that nothing happens
+    assert counters(cluster, dbname, table)[:4] == (0, 0, 0, True)
+
+
+def wait_for_autovacuum(cluster, dbname, table, timeout=60):
+    deadline = time.time() + timeout
+    while not cluster.execute(
+            'SELECT autovacuum_count > 0 FROM pg_stat_user_tables '
+            'WHERE relname = %s', (table,), dbname=dbname)[0][0]:
+        assert time.time() < deadline, 'autovacuum never vacuumed %s' % table
+        time.sleep(0.2)
+
+
+def big_table_with_dead_rows(cluster, dbname, autovacuum=True):
+    """300,000 rows analyzed (reltuples), then half of them deleted: 150,000
+    dead rows, past the trigger (50 + 0.2 * 300,000)."""
+    cluster.execute(
+        "CREATE TABLE big (id int, pad text)%s; INSERT INTO big SELECT g, "
+        "repeat('x', 50) FROM generate_series(1, 300000) g; ANALYZE big"
+        % ('' if autovacuum else ' WITH (autovacuum_enabled = false)'),
+        dbname=dbname)
+    cluster.execute('DELETE FROM big WHERE id % 2 = 0', dbname=dbname)
+    wait_for_statistics(cluster, dbname, 'big', dead=150000)
+
+
+@pytest.mark.slow
+def test_a_reset_after_a_table_passed_its_trigger_is_critical_until_analyze(
+        plugin, cluster, db):
+    big_table_with_dead_rows(cluster, db, autovacuum=False)
+    args = ('--only', 'vacuum,blind', '-vv', '--vacuum-warning', '1h') + only(db)
+    before = plugin(*args)
+    assert 'tables_blind=0;;;0' in before.stdout, before
+    cluster.execute('SELECT pg_stat_reset()', dbname=db)
+    cluster.execute('ALTER TABLE big SET (autovacuum_enabled = true)', dbname=db)
+    assert_blind_premise(cluster, db, 'big', 300000)
+
+    blind = plugin(*args)
+    assert blind.returncode == 2, blind
+    assert re.match(
+        r'AUTOVACUUM CRITICAL - autovacuum is blind to 1 table: statistics lost, '
+        r'worst %s\.public\.big \((2[0-9]|1[0-9]) MB, 300k rows by pg_class\): '
+        r'statistics reset \d+s ago \(pg_stat_reset\(\), or the table\'s own '
+        r'counters\); had 150,000 dead rows, past its trigger \(60,050\), '
+        r'before\|' % re.escape(db), blind.stdout), blind.stdout
+    assert 'tables_blind=1;;;0' in blind.stdout
+    assert '\nwhat to do: ANALYZE gives autovacuum back the dead and live rows ' \
+        'it decides by: ANALYZE public.big in its database (vacuumdb --all ' \
+        '--analyze-only for the whole cluster)' in blind.stdout, blind.stdout
+
+    cluster.execute('ANALYZE big', dbname=db)
+    wait_for_autovacuum(cluster, db, 'big')
+    after = plugin(*args)
+    assert after.returncode == 0, after
+    assert 'no table blind to autovacuum' in after.stdout
+    assert 'tables_blind=0;;;0' in after.stdout
+
+
+def test_a_single_tables_reset_is_a_warning_naming_it_and_no_other(
+        plugin, cluster, db):
+    big_table_with_dead_rows(cluster, db)
+    cluster.execute(
+        # small: blind as well, but below --blind-min-size (16 kB)
+        "CREATE TABLE small AS SELECT g FROM generate_series(1, 100) g; "
+        "ANALYZE small; "
+        # loaded: rows and reltuples, and counters that say so
+        "CREATE TABLE loaded AS SELECT g, repeat('y', 50) AS pad "
+        "FROM generate_series(1, 100000) g; CREATE INDEX ON loaded (g)",
+        dbname=db)
+    wait_for_statistics(cluster, db, 'loaded', live=100000)
+    wait_for_autovacuum(cluster, db, 'big')  # reltuples: 150,000 now
+    for table in ('big', 'small'):
+        cluster.execute("SELECT pg_stat_reset_single_table_counters(%s::regclass)",
+                        (table,), dbname=db)
+    result = plugin('--only', 'blind', '-v', *only(db))
+    assert result.returncode == 1, result
+    assert re.match(
+        r'AUTOVACUUM WARNING - autovacuum is blind to 1 table: statistics lost, '
+        r'worst %s\.public\.big \(\d+ MB, 150k rows by pg_class\): statistics '
+        r'reset \d+s ago \(pg_stat_reset\(\), or the table\'s own counters\)'
+        r'\|databases_unreadable=0;;;0 tables_blind=1;;;0\n' % re.escape(db),
+        result.stdout), result.stdout
+    assert 'small' not in result.stdout and 'loaded' not in result.stdout
+
+
+@pytest.mark.slow
+def test_a_crash_blinds_autovacuum_a_clean_restart_does_not(plugin, tmpdir):
+    with running() as server:
+        server.execute('CREATE DATABASE app')
+        big_table_with_dead_rows(server, 'app')
+        server.execute(
+            # unlogged: emptied by crash recovery, not blind
+            "CREATE UNLOGGED TABLE scratch AS SELECT g, repeat('z', 50) AS pad "
+            "FROM generate_series(1, 100000) g; ANALYZE scratch; "
+            # truncated: empty, not blind
+            "CREATE TABLE emptied AS SELECT g, repeat('z', 50) AS pad "
+            "FROM generate_series(1, 100000) g; ANALYZE emptied; "
+            "TRUNCATE emptied", dbname='app')
+        wait_for_autovacuum(server, 'app', 'big')
+        server.execute('ANALYZE big', dbname='app')  # reltuples: 150,000 now
+        env = {'PGHOST': server.host, 'PGPORT': str(server.port)}
+        args = ('--only', 'blind', '-v')
+
+        server.restart('fast')
+        clean = plugin(*args, env=env)
+        assert clean.returncode == 0, clean
+        assert clean.stdout == (
+            'AUTOVACUUM OK - no table blind to autovacuum|'
+            'databases_unreadable=0;;;0 tables_blind=0;;;0\n'), clean
+
+        server.restart('immediate')
+        assert_blind_premise(server, 'app', 'big', 150000)
+        # Created and loaded after the crash: counted, not blind.
+        server.execute("CREATE TABLE fresh AS SELECT g, repeat('w', 50) AS pad "
+                       "FROM generate_series(1, 100000) g; ANALYZE fresh",
+                       dbname='app')
+        wait_for_statistics(server, 'app', 'fresh', live=100000)
+        crashed = plugin(*args, env=env)
+        assert crashed.returncode == 1, crashed
+        assert re.match(
+            r'AUTOVACUUM WARNING - autovacuum is blind to 1 table: statistics '
+            r'lost, worst app\.public\.big \(\d+ MB, 150k rows by pg_class\): '
+            r'statistics lost at the server\'s start \d+s ago: only a clean '
+            r'shutdown keeps them \(a crash, an immediate stop, a restored '
+            r'backup or pg_upgrade do not\)\|databases_unreadable=0;;;0 '
+            r'tables_blind=1;;;0\n',
+            crashed.stdout), crashed.stdout
+        for table in ('scratch', 'emptied', 'fresh'):
+            assert table not in crashed.stdout
