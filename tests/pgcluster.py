@@ -176,9 +176,11 @@ class Cluster(object):
             self._run('initdb', '-D', self.datadir, '-U', SUPERUSER, '-A',
                       'trust', '-E', 'UTF8', '--no-locale')
         else:
+            # A fast checkpoint: the default spreads it over 0.9 of
+            # checkpoint_timeout, minutes where the primary wrote much.
             self._run('pg_basebackup', '-D', self.datadir, '-R', '-X', 'stream',
-                      '-h', standby_of.host, '-p', str(standby_of.port),
-                      '-U', SUPERUSER)
+                      '-c', 'fast', '-h', standby_of.host,
+                      '-p', str(standby_of.port), '-U', SUPERUSER)
         with open(os.path.join(self.datadir, 'pg_hba.conf'), 'w') as hba:
             hba.write(HBA)
         settings = {

@@ -6,12 +6,13 @@ small, nor after a clean restart."""
 from __future__ import unicode_literals
 
 import itertools
+import os
 import re
 import time
 
 import pytest
 
-from pgcluster import running
+from pgcluster import Cluster, running
 from scenarios import database, wait_for_statistics
 
 _numbers = itertools.count(1)
@@ -112,7 +113,8 @@ def test_a_single_tables_reset_is_a_warning_naming_it_and_no_other(
         "FROM generate_series(1, 100000) g; CREATE INDEX ON loaded (g)",
         dbname=db)
     wait_for_statistics(cluster, db, 'loaded', live=100000)
-    wait_for_autovacuum(cluster, db, 'big')  # reltuples: 150,000 now
+    wait_for_autovacuum(cluster, db, 'big')
+    cluster.execute('ANALYZE big', dbname=db)  # reltuples: 150,000 now
     for table in ('big', 'small'):
         cluster.execute("SELECT pg_stat_reset_single_table_counters(%s::regclass)",
                         (table,), dbname=db)
@@ -171,3 +173,48 @@ def test_a_crash_blinds_autovacuum_a_clean_restart_does_not(plugin, tmpdir):
             crashed.stdout), crashed.stdout
         for table in ('scratch', 'emptied', 'fresh'):
             assert table not in crashed.stdout
+
+
+@pytest.mark.slow
+def test_a_promoted_standby_is_blind_a_standby_in_recovery_is_not(plugin):
+    with running() as primary:
+        if not os.path.exists(os.path.join(primary.bindir, 'pg_basebackup')):
+            pytest.skip('no pg_basebackup beside %s to make a standby'
+                        % primary.bindir)
+        primary.execute('CREATE DATABASE app')
+        big_table_with_dead_rows(primary, 'app')
+        wait_for_autovacuum(primary, 'app', 'big')
+        primary.execute('ANALYZE big', dbname='app')
+        standby = Cluster(bindir=primary.bindir)
+        try:
+            standby.start(standby_of=primary)
+            env = {'PGHOST': standby.host, 'PGPORT': str(standby.port)}
+            wait_for_replay(primary, standby)
+            in_recovery = plugin('--only', 'blind', env=env)
+            primary.stop()  # the primary dies
+            standby._run('pg_ctl', 'promote', '-w', '-D', standby.datadir)
+            assert standby.execute('SELECT pg_is_in_recovery()') == [(False,)]
+            assert_blind_premise(standby, 'app', 'big', 150000)
+            promoted = plugin('--only', 'blind', env=env)
+        finally:
+            standby.stop()
+    assert in_recovery.stdout == (
+        'AUTOVACUUM OK - no table blind to autovacuum (a standby: autovacuum '
+        'runs on its primary)|databases_unreadable=0;;;0 tables_blind=0;;;0\n'
+    ), in_recovery
+    assert promoted.returncode == 1, promoted
+    assert re.match(
+        r'AUTOVACUUM WARNING - autovacuum is blind to 1 table: statistics '
+        r'lost, worst app\.public\.big \(\d+ MB, 150k rows by pg_class\): '
+        r'statistics lost at the server\'s start \d+s ago or when it was '
+        r'promoted \(timeline 2\)\|', promoted.stdout), promoted.stdout
+
+
+def wait_for_replay(primary, standby, timeout=30):
+    """Until the standby has replayed all the primary wrote."""
+    target = primary.execute('SELECT pg_current_wal_lsn()::text')[0][0]
+    deadline = time.time() + timeout
+    while not standby.execute(
+            'SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn', (target,))[0][0]:
+        assert time.time() < deadline, 'the standby never caught up'
+        time.sleep(0.1)

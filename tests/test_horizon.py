@@ -163,7 +163,8 @@ def test_sql_with_vvv_goes_to_stderr_as_psql_takes_it(plugin, cluster):
 
 def test_skip_leaves_the_rest(plugin):
     result = plugin('--skip',
-                    'vacuum,analyze,horizon,wraparound,cancels,workers,bloat')
+                    'vacuum,analyze,blind,horizon,wraparound,cancels,workers,'
+                    'bloat')
     assert result.returncode == 0, result
     assert result.stdout == (
         'AUTOVACUUM OK - no session idle in transaction|'

@@ -368,7 +368,7 @@ def test_every_finding_by_default(plugin):
         r'workers busy( / database postgres is 0% of the way to wraparound '
         r'\([\d.]+k? (transaction IDs|multixacts)\))?( / (no table|\d+ tables?) '
         r'needs? vacuum[^/|]*)?( / (no table|\d+ tables?) needs? analyze[^/|]*)?'
-        r'( / no table bloated)?( / \.\.\.)?'
+        r'( / no table blind to autovacuum)?( / no table bloated)?( / \.\.\.)?'
         # Catalogs the other tests churned may be past their trigger for
         # a moment (shared ones show in every database): counted, not
         # alarming.
@@ -382,7 +382,7 @@ def test_every_finding_by_default(plugin):
         r'horizon_xid_age_max=0;10000000;100000000;0 '
         r'idle_in_transaction=0;;;0 idle_in_transaction_max=0s;900;3600;0 '
         r'replication_slots_stale=0;;;0 tables_autovacuum_disabled=0;;;0 '
-        r'tables_being_vacuumed=\d+;;;0 tables_bloated=0;;;0 '
+        r'tables_being_vacuumed=\d+;;;0 tables_blind=0;;;0 tables_bloated=0;;;0 '
         r'tables_need_analyze=\d+;;;0 tables_need_vacuum=\d+;;;0 '
         r'tables_never_autovacuumed=\d+;;;0 tables_vacuum_ineffective=0;;;0 '
         r'vacuum_overdue_max=\d+s;86400;604800;0 '
@@ -393,7 +393,7 @@ def test_every_finding_by_default(plugin):
 
 @pytest.mark.parametrize('args, message', [
     (('--only', 'idle,bloats'), "argument --only: unknown finding 'bloats' "
-     "(choose from idle, vacuum, analyze, cancels, horizon, wraparound, "
+     "(choose from idle, vacuum, analyze, blind, cancels, horizon, wraparound, "
      "workers, bloat) "
      "(see --help)"),
     (('--only', 'idle', '--skip', 'idle'),

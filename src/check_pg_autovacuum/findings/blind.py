@@ -35,7 +35,9 @@ SUMMARY = """\
 PERFDATA = (
     ('tables_blind', 'tables holding rows whose statistics were lost'),
 )
-PRIORITY = {'tables_blind': 7.5}
+# Its OK words after the tables' waits; a blind table is never also past
+# its trigger (its counters are zero), so as a problem it stands alone.
+PRIORITY = {'tables_blind': 13.5}
 
 
 def add_options(parser):
@@ -70,6 +72,7 @@ class BlindTables(nagiosplugin.Resource):
         self.parameters = {'min_size': min_size,
                            'exclude_tables': exclude_tables}
         self.blind_tables = []
+        self.in_recovery = False
         self.losses = {}  # database -> Loss
         # With the tables' own visit of every database: no connection more.
         self.along = databases.read_along(self._read)
@@ -90,9 +93,11 @@ class BlindTables(nagiosplugin.Resource):
         else:
             rows = self.along.rows
             self.databases.unreadable.extend(self.along.failures)
-        self.losses = dict((row.database, Loss(row)) for row in session.rows(
-            queries.statistics_lost(session.server_version)))
-        self.blind_tables = [BlindTable(row) for row in _shared_once(rows)]
+        lost = session.rows(queries.statistics_lost(session.server_version))
+        self.losses = dict((row.database, Loss(row)) for row in lost)
+        self.in_recovery = any(row.in_recovery for row in lost)
+        self.blind_tables = [] if self.in_recovery else \
+            [BlindTable(row) for row in _shared_once(rows)]
         if self.memory is not None:
             self._recall_past_triggers()
         self.blind_tables.sort(key=lambda t: (not t.was_past_trigger, -t.size,
@@ -215,7 +220,9 @@ class BlindTablesContext(Explained, nagiosplugin.Context):
         resource = metric.resource
         tables = resource.blind_tables
         if not tables:
-            return 'no table blind to autovacuum'
+            return 'no table blind to autovacuum%s' % (
+                ' (a standby: autovacuum runs on its primary)'
+                if resource.in_recovery else '')
         worst = tables[0]
         more = len(tables) - 1
         return 'autovacuum is blind to %s: statistics lost, worst %s%s' % (
