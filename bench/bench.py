@@ -123,6 +123,7 @@ def main():
             ('idle alone', [plugin, '--only', 'idle']),
             ('vacuum alone', [plugin, '--only', 'vacuum']),
             ('analyze alone', [plugin, '--only', 'analyze']),
+            ('blind alone', [plugin, '--only', 'blind']),
             ('horizon alone', [plugin, '--only', 'horizon']),
             ('wraparound alone', [plugin, '--only', 'wraparound']),
             ('workers alone', [plugin, '--only', 'workers']),

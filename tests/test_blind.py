@@ -49,10 +49,13 @@ def assert_blind_premise(cluster, dbname, table, rows):
 
 
 def wait_for_autovacuum(cluster, dbname, table, timeout=60):
+    """Until autovacuum has vacuumed TABLE's dead rows away (the insert
+    trigger may have had it vacuumed before they died)."""
     deadline = time.time() + timeout
     while not cluster.execute(
-            'SELECT autovacuum_count > 0 FROM pg_stat_user_tables '
-            'WHERE relname = %s', (table,), dbname=dbname)[0][0]:
+            'SELECT autovacuum_count > 0 AND n_dead_tup = 0 FROM '
+            'pg_stat_user_tables WHERE relname = %s', (table,),
+            dbname=dbname)[0][0]:
         assert time.time() < deadline, 'autovacuum never vacuumed %s' % table
         time.sleep(0.2)
 

@@ -42,7 +42,10 @@ def tools_environment():
                 if name not in ('PYTHONPATH', 'PYTHONHOME'))
 
 
-def built_wheel(directory):
+@pytest.fixture
+def wheel(tmpdir):
+    """The wheel, built as a user builds it."""
+    directory = str(tmpdir.join('dist'))
     status, output = run([TOOLS_DIST, directory], env=tools_environment())
     assert status == 0, output
     wheels = glob.glob(os.path.join(directory, '*.whl'))
@@ -77,23 +80,10 @@ def pip_install(venv, env, requirement):
                env=env)
 
 
-def test_the_wheel_is_universal_and_asks_for_no_compiler(tmpdir):
-    wheel = built_wheel(str(tmpdir.join('dist')))
-    assert os.path.basename(wheel).endswith('-py2.py3-none-any.whl')
-    status, metadata = run(['unzip', '-p', wheel, '*.dist-info/METADATA'])
-    assert status == 0, metadata
-    requires = sorted(line for line in metadata.splitlines()
-                      if line.startswith('Requires-Dist:'))
-    assert requires == [
-        'Requires-Dist: nagiosplugin<1.5,>=1.2',
-        'Requires-Dist: psycopg2-binary>=2.8; extra == "binary"',
-        'Requires-Dist: psycopg2>=2.8; extra == "psycopg2"',
-    ]
-
-
 def test_the_wheel_installs_and_checks_without_compiler_or_pg_config(
-        tmpdir, cluster):
-    wheel = built_wheel(str(tmpdir.join('dist')))
+        wheel, tmpdir, cluster):
+    # One build for both parts: each test of pytest -n may run elsewhere.
+    assert_universal_and_asks_for_no_compiler(wheel)
     venv = make_venv(tmpdir)
     env = bare_environment(tmpdir)
     plugin = os.path.join(venv, 'bin', 'check_pg_autovacuum')
@@ -124,3 +114,16 @@ def test_the_wheel_installs_and_checks_without_compiler_or_pg_config(
         r'AUTOVACUUM CRITICAL - 1 session idle in transaction, longest \d+s '
         r'\(pid %d, db postgres\)\|idle_in_transaction=1;;;0 '
         r'idle_in_transaction_max=\d+s;0;0;0\n$' % pid, output), output
+
+
+def assert_universal_and_asks_for_no_compiler(wheel):
+    assert os.path.basename(wheel).endswith('-py2.py3-none-any.whl')
+    status, metadata = run(['unzip', '-p', wheel, '*.dist-info/METADATA'])
+    assert status == 0, metadata
+    requires = sorted(line for line in metadata.splitlines()
+                      if line.startswith('Requires-Dist:'))
+    assert requires == [
+        'Requires-Dist: nagiosplugin<1.5,>=1.2',
+        'Requires-Dist: psycopg2-binary>=2.8; extra == "binary"',
+        'Requires-Dist: psycopg2>=2.8; extra == "psycopg2"',
+    ]
