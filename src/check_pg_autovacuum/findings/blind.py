@@ -94,7 +94,8 @@ class BlindTables(nagiosplugin.Resource):
             rows = self.along.rows
             self.databases.unreadable.extend(self.along.failures)
         lost = session.rows(queries.statistics_lost(session.server_version))
-        self.losses = dict((row.database, Loss(row)) for row in lost)
+        self.losses = dict((row.database, Loss(row, session.server_version))
+                           for row in lost)
         self.in_recovery = any(row.in_recovery for row in lost)
         self.blind_tables = [] if self.in_recovery else \
             [BlindTable(row) for row in _shared_once(rows)]
@@ -161,17 +162,30 @@ class BlindTable(object):
 class Loss(object):
     """When and how a database's statistics can have been lost."""
 
-    def __init__(self, row):
+    def __init__(self, row, server_version):
         self.stats_reset_epoch = row.stats_reset_epoch
         self.started_epoch = row.started_epoch
         self.timeline = row.timeline
         self.now_epoch = row.now_epoch
+        # Before 15 the statistics collector began a database's statistics
+        # anew, stats_reset set, at its first use after they were lost; from
+        # 15 on stats_reset stays NULL then, and only a reset sets it.
+        self.reset_looks_like_start = server_version < 150000 and \
+            row.stats_reset_epoch is not None and \
+            row.stats_reset_epoch >= row.started_epoch
 
     def describe(self):
+        started = words.ago(max(0, self.now_epoch - self.started_epoch))
+        if self.reset_looks_like_start:
+            return 'begun anew %s: reset (pg_stat_reset(), or the table\'s ' \
+                'own counters), or lost at the server\'s start %s (a crash, ' \
+                'an immediate stop, a promotion, a restored backup or ' \
+                'pg_upgrade); before PostgreSQL 15 the two look alike' % (
+                    words.ago(max(0, self.now_epoch - self.stats_reset_epoch)),
+                    started)
         if self.stats_reset_epoch is not None:
             return 'reset %s (pg_stat_reset(), or the table\'s own counters)' \
                 % words.ago(max(0, self.now_epoch - self.stats_reset_epoch))
-        started = words.ago(max(0, self.now_epoch - self.started_epoch))
         if self.timeline is not None and self.timeline > 1:
             return 'lost at the server\'s start %s or when it was promoted ' \
                 '(timeline %d)' % (started, self.timeline)
