@@ -55,7 +55,7 @@ contrib: build-py3
 # TEST_WORKERS processes with a throwaway cluster each: the tests mostly
 # wait on their servers (see docs/development.md).  Either failing fails;
 # each one's output follows when both are done.
-TEST_WORKERS ?= 3
+TEST_WORKERS ?= 4
 PY27_BUILD = $(if $(PYTHON27),build-py27)
 
 test: build-py3 $(PY27_BUILD)

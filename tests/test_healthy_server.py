@@ -32,9 +32,11 @@ SCALED = ['--vacuum-warning', '30s', '--vacuum-critical', '120s',
           # The big table's vacuum: most of a minute here, hours there.
           '--vacuum-runtime-warning', '240s',
           '--vacuum-runtime-critical', '960s']
-BENCH_SECONDS = 100
+# A minute: the big table crosses its trigger in some 20 s and its
+# throttled autovacuum runs through most of the rest.
+BENCH_SECONDS = 60
 BENCH_RATE = 500  # transactions a second
-CHECK_EVERY = 3
+CHECK_EVERY = 2
 
 
 def manual_vacuum(server, stop):
@@ -117,4 +119,4 @@ def test_a_healthy_busy_server_stays_ok(plugin, tmpdir):
                       if 'tables_being_vacuumed=0;' not in r.stdout]
     assert max(crossed) >= 1, 'no table ever crossed its trigger'
     assert being_vacuumed, 'no check saw a table past its trigger being vacuumed'
-    assert len(results) >= 25, len(results)
+    assert len(results) >= 15, len(results)  # a loaded machine: ~2s each
