@@ -126,6 +126,16 @@ class Databases(object):
         if along in self._along:
             self._along.remove(along)
 
+    def rows_along(self, along):
+        """ALONG's rows where another finding's visit took it along, else
+        those of a visit of its own; a database it alone could not read
+        is unreadable either way."""
+        if along.rows is None:  # no other finding visited them all
+            self.not_along(along)
+            return self.read_each(along.reader)
+        self.unreadable.extend(along.failures)
+        return along.rows
+
     def read_each_of(self, names, reader, along=()):
         """Rows READER gives in each of the databases NAMES."""
         pending = queue.Queue()

@@ -62,7 +62,7 @@ def judge_waits(rows, running_vacuums, scopes=None):
     """
     running = dict(((r.database_oid, r.relid, r.command), r)
                    for r in running_vacuums)
-    tables = [Table(row) for row in _shared_catalogs_once(rows)]
+    tables = [Table(row) for row in shared_catalogs_once(rows)]
     for table in tables:
         scope = None if scopes is None else \
             scopes.get(SHARED if table.shared else table.database)
@@ -90,7 +90,7 @@ def table_scopes(memory, databases):
     return scopes
 
 
-def _shared_catalogs_once(rows):
+def shared_catalogs_once(rows):
     """Each database shows the shared catalogs (pg_database, pg_authid ...),
     with the same counters: keep the first."""
     seen, kept = set(), []

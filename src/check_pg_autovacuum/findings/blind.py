@@ -25,6 +25,7 @@ from ..databases import TABLES_GROUP
 from ..options import option_group
 from ..table_statistics import qualified_name
 from ..verdict import Explained
+from ..waits import shared_catalogs_once
 
 NAME = 'blind'
 SUMMARY = """\
@@ -87,18 +88,13 @@ class BlindTables(nagiosplugin.Resource):
             # The tables past their trigger, for the memory: their visit of
             # every database takes our query along, if no finding's did.
             self.statistics.tables()
-        if self.along.rows is None:  # no other finding visited them all
-            self.databases.not_along(self.along)
-            rows = self.databases.read_each(self._read)
-        else:
-            rows = self.along.rows
-            self.databases.unreadable.extend(self.along.failures)
+        rows = self.databases.rows_along(self.along)
         lost = session.rows(queries.statistics_lost(session.server_version))
         self.losses = dict((row.database, Loss(row, session.server_version))
                            for row in lost)
         self.in_recovery = any(row.in_recovery for row in lost)
         self.blind_tables = [] if self.in_recovery else \
-            [BlindTable(row) for row in _shared_once(rows)]
+            [BlindTable(row) for row in shared_catalogs_once(rows)]
         if self.memory is not None:
             self._recall_past_triggers()
         self.blind_tables.sort(key=lambda t: (not t.was_past_trigger, -t.size,
@@ -131,18 +127,6 @@ class BlindTables(nagiosplugin.Resource):
             if isinstance(known, list) and len(known) == 2:
                 table.dead_rows_before, table.trigger_before = known
                 scope.keep('%s' % relid, known, since)
-
-
-def _shared_once(rows):
-    """The shared catalogs show in every database: keep the first."""
-    seen, kept = set(), []
-    for row in rows:
-        if row.shared:
-            if row.relid in seen:
-                continue
-            seen.add(row.relid)
-        kept.append(row)
-    return kept
 
 
 class BlindTable(object):

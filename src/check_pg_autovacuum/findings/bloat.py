@@ -155,12 +155,7 @@ class Bloat(nagiosplugin.Resource):
         return rows
 
     def probe(self):
-        if self.estimates.rows is None:  # no other finding visited them all
-            self.databases.not_along(self.estimates)
-            rows = self.databases.read_each(self._read_estimates)
-        else:
-            rows = self.estimates.rows
-            self.databases.unreadable.extend(self.estimates.failures)
+        rows = self.databases.rows_along(self.estimates)
         self.tables = [estimate(row) for row in rows]
         if self.memory is not None:
             self._remember_sizes_per_row(rows)
