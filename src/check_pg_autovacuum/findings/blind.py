@@ -111,8 +111,11 @@ class BlindTables(nagiosplugin.Resource):
         scopes = {}
         for database, loss in self.losses.items():
             if database in self.databases.last_read:
+                # Believed for the same database oid: a database dropped and
+                # made again under its name has other tables.
                 scopes[database] = self.memory.scope(
-                    'before a loss %s' % database, '', loss.now_epoch)
+                    'before a loss %s' % database, '%s' % loss.database_oid,
+                    loss.now_epoch)
         for table in self.statistics.tables():
             scope = scopes.get(table.database)
             if scope is not None and table.dead_rows_past_trigger:
@@ -147,6 +150,7 @@ class Loss(object):
     """When and how a database's statistics can have been lost."""
 
     def __init__(self, row, server_version):
+        self.database_oid = row.database_oid
         self.stats_reset_epoch = row.stats_reset_epoch
         self.started_epoch = row.started_epoch
         self.timeline = row.timeline

@@ -7,7 +7,8 @@
 -- tells the new one only after the first checkpoint past the promotion.  A standby in recovery has statistics of
 -- its own, empty for the tables it replays, and no autovacuum: nothing to
 -- see there.
-SELECT d.datname AS database, pg_is_in_recovery() AS in_recovery,
+SELECT d.datname AS database, d.datid AS database_oid,
+       pg_is_in_recovery() AS in_recovery,
        extract(epoch FROM d.stats_reset)::float8 AS stats_reset_epoch,
        extract(epoch FROM pg_postmaster_start_time())::float8 AS started_epoch,
        CASE WHEN NOT pg_is_in_recovery()
