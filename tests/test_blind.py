@@ -28,20 +28,24 @@ def only(name):
     return '--databases', '^%s$' % re.escape(name)
 
 
+# How long ago, as the plugin words it: 3s, 1m10s, 2h5m.
+AGO = r'(\d+[wdhms])+ ago'
+
+
 def lost(cluster, how):
     """The words for HOW the statistics were lost ('reset', 'start'), as a
     pattern: before 15 a database's statistics begin anew, stats_reset set,
     at its first use after a crash too, and the two look alike."""
     if cluster.server_version_num() < 150000:
-        return (r'begun anew \d+s ago: reset \(pg_stat_reset\(\), or the '
-                r'table\'s own counters\), or lost at the server\'s start \d+s '
-                r'ago \(a crash, an immediate stop, a promotion, a restored '
+        return (r'begun anew ' + AGO + r': reset \(pg_stat_reset\(\), or the '
+                r'table\'s own counters\), or lost at the server\'s start ' + AGO
+                + r' \(a crash, an immediate stop, a promotion, a restored '
                 r'backup or pg_upgrade\); before PostgreSQL 15 the two look alike')
     if how == 'reset':
-        return (r'reset \d+s ago \(pg_stat_reset\(\), or the table\'s own '
+        return (r'reset ' + AGO + r' \(pg_stat_reset\(\), or the table\'s own '
                 r'counters\)')
-    return (r'lost at the server\'s start \d+s ago: only a clean shutdown keeps '
-            r'them \(a crash, an immediate stop, a restored backup or '
+    return (r'lost at the server\'s start ' + AGO + r': only a clean shutdown '
+            r'keeps them \(a crash, an immediate stop, a restored backup or '
             r'pg_upgrade do not\)')
 
 
@@ -238,8 +242,8 @@ def test_a_promoted_standby_is_blind_a_standby_in_recovery_is_not(plugin):
     ), in_recovery
     assert promoted.returncode == 1, promoted
     how = lost(standby, 'start') if standby.server_version_num() < 150000 \
-        else (r'lost at the server\'s start \d+s ago or when it was promoted '
-              r'\(timeline 2\)')
+        else (r'lost at the server\'s start ' + AGO + r' or when it was '
+              r'promoted \(timeline 2\)')
     assert re.match(
         r'AUTOVACUUM WARNING - autovacuum is blind to 1 table: statistics '
         r'lost, worst app\.public\.big \(\d+ MB, 300k rows by pg_class\): '
