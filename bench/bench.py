@@ -19,11 +19,13 @@ sys.path.insert(0, os.path.join(HERE, '..', 'tests'))
 from pgcluster import Cluster  # noqa: E402
 
 
-def build(cluster, databases, tables):
-    """One template database with TABLES tables, copied DATABASES times.
+def build(cluster, databases, tables, neglected=5):
+    """One template database with TABLES tables, copied DATABASES times;
+    their names.
 
     Every table has seen a few writes, below any trigger, as in a live
-    database: none can be skipped for being untouched.
+    database: none can be skipped for being untouched.  NEGLECTED of them
+    per database are past their trigger, autovacuum off for them.
     """
     cluster.execute('CREATE DATABASE bench_template')
     cluster.execute("""
@@ -40,18 +42,20 @@ def build(cluster, databases, tables):
     cluster.execute("""
         DO $$
         BEGIN
-            FOR i IN 1..5 LOOP
-                EXECUTE format('ALTER TABLE t%s SET (autovacuum_enabled = false)', i);
-                EXECUTE format('INSERT INTO t%s SELECT g, ''x'' FROM generate_series(1, 1000) g', i);
-                EXECUTE format('DELETE FROM t%s WHERE id <= 500', i);
+            FOR i IN 1..%d LOOP
+                EXECUTE format('ALTER TABLE t%%s SET (autovacuum_enabled = false)', i);
+                EXECUTE format('INSERT INTO t%%s SELECT g, ''x'' FROM generate_series(1, 1000) g', i);
+                EXECUTE format('DELETE FROM t%%s WHERE id <= 500', i);
             END LOOP;
-        END $$""", dbname='bench_template')
+        END $$""" % neglected, dbname='bench_template')
     # 15+ copies a template through the WAL unless told to copy files.
     strategy = ' STRATEGY FILE_COPY' if cluster.server_version_num() >= 150000 else ''
-    for number in range(databases):
-        cluster.execute('CREATE DATABASE bench_%02d TEMPLATE bench_template%s'
-                        % (number, strategy))
+    names = ['bench_%03d' % number for number in range(databases)]
+    for name in names:
+        cluster.execute('CREATE DATABASE %s TEMPLATE bench_template%s'
+                        % (name, strategy))
     cluster.execute('DROP DATABASE bench_template')
+    return names
 
 
 def median(values):

@@ -7,6 +7,7 @@ refuses to run as root, and CI runs as root: then the server runs as the
 """
 from __future__ import print_function
 
+import collections
 import contextlib
 import glob
 import os
@@ -140,6 +141,9 @@ class Cluster(object):
         self.port = free_port()
         self.user = SUPERUSER
         self.settings = dict(settings or {})
+        # Connections made per database (the server's sessions counter
+        # counts them too: tests of quiet databases wait for it).
+        self.connections = collections.Counter()
         os.mkdir(self.logdir)
         if self.account:
             for path in (self.base, self.logdir):
@@ -241,12 +245,14 @@ class Cluster(object):
 
     def connect(self, dbname='postgres', user=SUPERUSER, **settings):
         """A psycopg2 connection in autocommit, for setting up scenarios."""
+        counted_as = dbname
         if sys.version_info[0] == 2:  # psycopg2 2.8 str()s each parameter
             settings = dict((k, v.encode('utf-8') if isinstance(v, unicode) else v)  # noqa: F821
                             for k, v in settings.items())
             dbname = dbname.encode('utf-8')
         conn = psycopg2.connect(host=self.host, port=self.port, user=user,
                                 dbname=dbname, **settings)
+        self.connections[counted_as] += 1
         conn.autocommit = True
         return conn
 

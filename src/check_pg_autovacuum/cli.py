@@ -33,6 +33,7 @@ from .errors import CheckError
 from .findings import NAMES, READ_TABLES, REGISTRY
 from .memory import Memory, MemoryContext, RememberedRuns, memory_file
 from .options import UsageError
+from .quiet import QuietDatabases, readers_key
 from .output import PerfdataFirst
 from .statefile import state_directory
 from .table_statistics import (
@@ -182,6 +183,14 @@ class Shared(object):
                              session, deadline)
         self.statistics = TableStatistics(databases, self.memory,
                                           args.exclude_tables)
+        if set(READ_TABLES) & set(args.findings):
+            databases.quiet = QuietDatabases(
+                session, self.memory, args.revisit, readers_key(
+                    set(READ_TABLES) & set(args.findings),
+                    [args.exclude_tables, args.blind_min_size,
+                     args.bloat_min_size]))
+            self.memory.before_save(
+                lambda: databases.quiet.remember(databases))
         self._switches_added = False
 
     def server_address(self):
@@ -206,7 +215,7 @@ def build_check(args, shared):
         if finding.NAME in args.findings:
             check.add(*finding.build(args, shared))
     if set(READ_TABLES) & set(args.findings):
-        check.add(UnreadableDatabases(shared.databases),
+        check.add(UnreadableDatabases(shared.databases, args.verbose),
                   UnreadableDatabasesContext())
     # Last: it saves what the findings above saw.
     check.add(RememberedRuns(shared.memory), MemoryContext())

@@ -11,13 +11,14 @@ OK.  One that was dropped while we ran is simply gone.
 """
 from __future__ import unicode_literals
 
+import collections
 import logging
 import threading
 
 from . import queries
 from .connection import Session, SessionLost
 from .errors import CheckError
-from .options import option_group, whole_number
+from .options import duration, option_group, whole_number
 
 # The option group the vacuum and analyze findings share with these options.
 TABLES_GROUP = 'tables needing vacuum or analyze (every database)'
@@ -62,11 +63,20 @@ class Databases(object):
                             'visiting the databases; at least 2, as the first '
                             'one stays open (default: %(default)s)')
 
+        tables.add_argument('--revisit', default='1h', metavar='DURATION',
+                            help='read a database where nothing moved since '
+                            'the last run (no write, no session, no reset) '
+                            'again after this long at the most, each after '
+                            'between half of it and all of it; 0 reads every '
+                            'database every run (default: %(default)s, well '
+                            'inside --vacuum-warning)')
+
     @staticmethod
     def check_options(args):
         # Our first connection stays open while another visits the databases.
         args.max_connections = whole_number('--max-connections',
                                             args.max_connections, 2, 10000)
+        duration(args, 'revisit')
 
     def __init__(self, session, settings, deadline, include='', exclude=None,
                  max_connections=4):
@@ -80,6 +90,13 @@ class Databases(object):
         self.unreadable = []  # (database name, reason), in name order
         self.last_read = []  # the databases the last query_each could read
         self._along = []  # Along: readers to run with the next query_each
+        self.quiet = None  # a QuietDatabases: those the visits may leave out
+        self._to_visit = None
+        # Per database: rows of its own (not the shared catalogs') the
+        # readers found, and the sessions we opened there, for self.quiet.
+        self.found = collections.Counter()
+        self.sessions_opened = collections.Counter()
+        self.read_this_run = set()  # every database some visit could read
 
     def names(self):
         if self._names is None:
@@ -104,20 +121,35 @@ class Databases(object):
 
     def read_each(self, reader):
         """query_each for a READER: reader(session) -> rows."""
+        names = self.to_visit()
         along, self._along = self._along, []
-        return self.read_each_of(self.names(), reader, along)
+        return self.read_each_of(names, reader, along)
+
+    def to_visit(self):
+        """The databases a visit of them all reads: all but the quiet ones
+        (quiet.py), decided once per run."""
+        if self._to_visit is None:
+            self._to_visit = self.names() if self.quiet is None else \
+                self.quiet.plan(self.names(), self)
+        return self._to_visit
+
+    def left_unread(self):
+        """The quiet databases the visits left out."""
+        return list(self.quiet.quiet) if self.quiet is not None else []
 
     def query_each_of(self, names, sql_for_version, parameters=None):
         """query_each, for the databases NAMES only."""
         return self.read_each_of(names, query_reader(sql_for_version,
                                                      parameters))
 
-    def read_along(self, reader):
+    def read_along(self, reader, news=True):
         """READER to run in every database the next time query_each visits
         them all, in the same session: a finding that needs more questions
         per database then costs no connections of its own.  Returns the
-        Along whose rows that visit fills in (None before)."""
-        along = Along(reader)
+        Along whose rows that visit fills in (None before).  NEWS: whether
+        its rows are something to report (quiet.py reads a database again
+        while any are), not bookkeeping."""
+        along = Along(reader, news)
         self._along.append(along)
         return along
 
@@ -164,6 +196,9 @@ class Databases(object):
         rows = []
         self.last_read = [name for name in names
                           if name not in failed and name not in dropped]
+        self.read_this_run.update(self.last_read)
+        for name in failed:
+            self.found[name] += 1  # to be looked at again
         for rider in along:
             rider.visited(self.last_read)
         for name in names:
@@ -206,7 +241,9 @@ class Databases(object):
 
     def open_session(self, name):
         """A session of our own in database NAME; the caller closes it."""
-        return Session(self.settings, self.deadline, dbname=name)
+        session = Session(self.settings, self.deadline, dbname=name)
+        self.sessions_opened[name] += 1  # its server counts it too
+        return session
 
     def _read_in_new_session(self, name, reader, along):
         """What READER reads in one connection, closed at once."""
@@ -216,12 +253,23 @@ class Databases(object):
         finally:
             session.close()
 
-    @staticmethod
-    def _read_in(session, name, reader, along):
+    def _read_in(self, session, name, reader, along):
         rows = reader(session)
+        found = _own_rows(rows)
         for rider in along:
-            rider.read_in(session, name)
+            rows_along = rider.read_in(session, name)
+            if rider.news:
+                found += _own_rows(rows_along)
+        self.found[name] += found
         return rows
+
+
+def _own_rows(rows):
+    """How many of ROWS (a list, or a reason it failed) are of the
+    database's own tables: a shared catalog shows in each database."""
+    if not isinstance(rows, list):
+        return 1  # a failure is something to look at again
+    return sum(1 for row in rows if not getattr(row, 'shared', False))
 
 
 def query_reader(sql_for_version, parameters=None):
@@ -236,19 +284,22 @@ class Along(object):
     Databases.read_along): .rows once visited, in database name order,
     and .failures, (database name, reason) where it alone failed."""
 
-    def __init__(self, reader):
+    def __init__(self, reader, news=True):
         self.reader = reader
+        self.news = news
         self.rows = None
         self.failures = []
         self._by_database = {}
 
     def read_in(self, session, name):
+        """Read NAME; its rows, or the reason it failed."""
         try:
             self._by_database[name] = self.reader(session)
         except SessionLost:
             raise  # the visit tries the database once more
         except CheckError as error:
             self._by_database[name] = '%s' % error
+        return self._by_database[name]
 
     def visited(self, names):
         """The visit is over; NAMES are the databases it could read."""

@@ -69,6 +69,8 @@ class Scope(object):
         self.identity = identity
         self.now = now
         believed = saved is not None and saved['identity'] == identity
+        # Saved under another identity: what it kept no longer holds.
+        self.superseded = saved is not None and not believed
         self.previous_look = saved['looked'] if believed else None
         self._previous = saved['facts'] if believed else {}
         self.facts = {}
@@ -129,6 +131,12 @@ class Memory(object):
         self.notes = []
         self._saved = None
         self._scopes = {}
+        self._before_save = []
+
+    def before_save(self, callback):
+        """CALLBACK() records its facts just before the memory is saved:
+        for what is known only once every finding has read."""
+        self._before_save.append(callback)
 
     def open(self):
         """Load what earlier runs saw of this cluster; once."""
@@ -165,6 +173,8 @@ class Memory(object):
 
         Another run may have saved since we loaded: its other scopes stay.
         """
+        for callback in self._before_save:
+            callback()
         if not self._scopes:
             return
         try:

@@ -59,9 +59,12 @@ class TableStatistics(object):
                 {'exclude_tables': self.exclude_tables})
             scopes = None
             if self.memory is not None:
+                # A quiet database was left unread because nothing in it
+                # moved: as good as looked at now, with nothing past a trigger.
+                known = set(self.databases.last_read +
+                            self.databases.left_unread())
                 scopes = table_scopes(self.memory, [
-                    d for d in statistics_since
-                    if d.database in self.databases.last_read])
+                    d for d in statistics_since if d.database in known])
             self._tables = judge_waits(rows, running, scopes)
         return self._tables
 
@@ -125,8 +128,9 @@ def ratio_text(table, of='live'):
 class UnreadableDatabases(nagiosplugin.Resource):
     """Databases we could not read: UNKNOWN, named, never hidden."""
 
-    def __init__(self, databases):
+    def __init__(self, databases, verbosity=0):
         self.databases = databases
+        self.verbosity = verbosity  # -vv names each database read or not
 
     def probe(self):
         return nagiosplugin.Metric('databases_unreadable',
@@ -157,5 +161,9 @@ class UnreadableDatabasesContext(AnyFoundContext):
             name, reason, ' (and %d more)' % more if more else '')
 
     def detail_lines(self, metric):
-        return ['cannot read database %s: %s' % (name, reason)
-                for name, reason in metric.resource.databases.unreadable]
+        databases = metric.resource.databases
+        lines = ['cannot read database %s: %s' % (name, reason)
+                 for name, reason in databases.unreadable]
+        if databases.quiet is not None:
+            lines += databases.quiet.detail_lines(metric.resource.verbosity)
+        return lines

@@ -168,3 +168,21 @@ def current_role(server_version):
 def valid_regex(server_version):
     """Whether %(regex)s is a regular expression the server takes (10+)."""
     return _load('valid_regex.sql')
+
+
+def database_activity(server_version):
+    """Per database, what moved since a run visited it (14+: sessions);
+    None before 14, where every database is read every run."""
+    if server_version >= 140000:
+        return _load('database_activity_post_140000.sql')
+    return None
+
+
+def quiet_identity(server_version):
+    """The server's start and autovacuum settings, for quiet.py (10+)."""
+    return _load('quiet_identity.sql')
+
+
+def least_freeze_ages(server_version):
+    """A database's least anti-wraparound ages, reloptions included (10+)."""
+    return _load('least_freeze_ages.sql')

@@ -1,0 +1,30 @@
+-- What PostgreSQL keeps cluster-wide of each database's activity, read in
+-- our first session: a database where none of it moved since our last
+-- visit cannot have a table newly past autovacuum's trigger (quiet.py
+-- says why, one way each).  14+: the sessions counter.
+--
+-- tup_*: every insert, update and delete, catalogs included (DDL,
+-- reloptions, pg_statistic written by ANALYZE, temp-table churn), counted
+-- when the writing backend flushes, together with the tables' own counters.
+-- sessions: client connections made (not autovacuum workers): one that came
+-- and went between two runs.  busy, last_change: the sessions there now
+-- other than ours, autovacuum workers included.
+SELECT d.oid AS database_oid, d.datname AS database,
+       s.tup_inserted, s.tup_updated, s.tup_deleted, s.sessions,
+       s.stats_reset::text AS stats_reset,
+       d.datfrozenxid::text AS datfrozenxid, d.datminmxid::text AS datminmxid,
+       age(d.datfrozenxid) AS xid_age, mxid_age(d.datminmxid) AS mxid_age,
+       coalesce(a.busy, 0) AS busy,
+       a.last_change_epoch
+  FROM pg_database d
+  JOIN pg_stat_database s ON s.datid = d.oid
+  LEFT JOIN (
+       -- A session we may not see into (no pg_read_all_stats) shows no
+       -- state: busy, as we cannot tell.
+       SELECT datid,
+              count(*) FILTER (WHERE backend_type <> 'client backend'
+                                  OR state IS DISTINCT FROM 'idle') AS busy,
+              extract(epoch FROM max(state_change))::float8 AS last_change_epoch
+         FROM pg_stat_activity
+        WHERE pid <> pg_backend_pid() AND datid IS NOT NULL
+        GROUP BY datid) a ON a.datid = d.oid
