@@ -97,6 +97,7 @@ class Databases(object):
         self.found = collections.Counter()
         self.sessions_opened = collections.Counter()
         self.read_this_run = set()  # every database some visit could read
+        self.sessions_opened[session.database] += 1  # the first one
 
     def names(self):
         if self._names is None:

@@ -32,8 +32,7 @@ of it past a trigger.  Each way a table gets there, and what shows it:
 
 A database is read whenever in doubt: the first run, a new database, no
 memory we believe, a database where the last visit found something
-(every row is news there), our own first session's (no connection more),
-and every one at least every --revisit -- the bound on what this reasoning
+(every row is news there), and every one at least every --revisit -- the bound on what this reasoning
 missed, e.g. autovacuum's lower multixact age when member space runs
 short (MultiXactMemberFreezeThreshold()), which no view shows.  Before
 PostgreSQL 14 there is no sessions counter: every database is read.
@@ -58,7 +57,6 @@ REASONS = (
     ('first', 'read for the first time'),
     ('changed', 'read afresh: the server restarted or an autovacuum '
      'setting changed'),
-    ('own', "the first session's (no connection more)"),
     ('found', 'had something to report'),
     ('reset', 'statistics reset'),
     ('written', 'written to'),
@@ -101,15 +99,13 @@ class QuietDatabases(object):
             self.why_read = collections.OrderedDict(
                 (name, 'always') for name in names)
             return list(names)
-        identity = self.session.rows(queries.quiet_identity(
-            self.session.server_version))[0]
-        self.now = identity.now_epoch
+        rows = self.session.rows(sql)
+        self.now = rows[0].now_epoch  # our own database is there
         self._scope = self.memory.scope(
             'quiet databases %s' % self.readers_key,
-            '%s %s' % (identity.started_epoch, _digest(identity.settings)),
+            '%s %s' % (rows[0].started_epoch, _digest(rows[0].settings)),
             self.now)
-        self._activity = dict((row.database, row)
-                              for row in self.session.rows(sql))
+        self._activity = dict((row.database, row) for row in rows)
         self._least_ages = databases.read_along(query_least_ages, news=False)
         for name in names:
             reason = self._why_read(name)
@@ -125,8 +121,6 @@ class QuietDatabases(object):
         if activity is None:
             return 'first'  # made after the activity was read
         before, last_read = self._scope.recall(str(activity.database_oid))
-        if name == self.session.database:
-            return 'own'
         if not _believable(before) or before['name'] != name:
             return 'changed' if self._scope.superseded else 'first'
         if self.now - last_read >= self._revisit_after(activity):
@@ -181,7 +175,8 @@ class QuietDatabases(object):
         reasons = ', '.join('%d %s' % (counts[reason], text)
                             for reason, text in REASONS if counts[reason])
         line = 'databases: read %d of %d (%s)' % (
-            len(read), len(read) + len(self.quiet), reasons)
+            len(read), len(read) + len(self.quiet), reasons) if read else \
+            'databases: read none of %d' % len(self.quiet)
         if self.quiet:
             oldest = min(self.quiet_since[name] for name in self.quiet)
             line += '; %s left unread: nothing moved in %s since we read %s ' \

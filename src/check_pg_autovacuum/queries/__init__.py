@@ -171,16 +171,12 @@ def valid_regex(server_version):
 
 
 def database_activity(server_version):
-    """Per database, what moved since a run visited it (14+: sessions);
-    None before 14, where every database is read every run."""
+    """Per database, what moved since a run visited it (14+: sessions),
+    and the server's start and autovacuum settings; None before 14, where
+    every database is read every run."""
     if server_version >= 140000:
         return _load('database_activity_post_140000.sql')
     return None
-
-
-def quiet_identity(server_version):
-    """The server's start and autovacuum settings, for quiet.py (10+)."""
-    return _load('quiet_identity.sql')
 
 
 def least_freeze_ages(server_version):

@@ -9,14 +9,27 @@
 -- sessions: client connections made (not autovacuum workers): one that came
 -- and went between two runs.  busy, last_change: the sessions there now
 -- other than ours, autovacuum workers included.
+--
+-- In every row, what every database's last visit was judged under: the
+-- server's start (a crash loses the statistics), the autovacuum settings (a
+-- reload may move every trigger); and now.
+WITH judged_under AS (
+    SELECT extract(epoch FROM pg_postmaster_start_time())::float8 AS started_epoch,
+           (SELECT string_agg(name || '=' || setting, ' ' ORDER BY name)
+              FROM pg_settings
+             WHERE name LIKE 'autovacuum%' OR name LIKE 'vacuum%'
+                OR name = 'track_counts') AS settings,
+           extract(epoch FROM now())::float8 AS now_epoch
+)
 SELECT d.oid AS database_oid, d.datname AS database,
        s.tup_inserted, s.tup_updated, s.tup_deleted, s.sessions,
        s.stats_reset::text AS stats_reset,
        d.datfrozenxid::text AS datfrozenxid, d.datminmxid::text AS datminmxid,
        age(d.datfrozenxid) AS xid_age, mxid_age(d.datminmxid) AS mxid_age,
        coalesce(a.busy, 0) AS busy,
-       a.last_change_epoch
-  FROM pg_database d
+       a.last_change_epoch, j.started_epoch, j.settings, j.now_epoch
+  FROM judged_under j
+ CROSS JOIN pg_database d
   JOIN pg_stat_database s ON s.datid = d.oid
   LEFT JOIN (
        -- A session we may not see into (no pg_read_all_stats) shows no
