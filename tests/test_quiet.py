@@ -14,8 +14,9 @@ import time
 
 import pytest
 
-from pgcluster import running
+from pgcluster import Cluster, running
 from scenarios import database, server_settings, wait_for_statistics
+from test_blind import big_table_with_dead_rows, wait_for_replay
 
 _numbers = itertools.count(1)
 LEFT_UNREAD = 'left unread'
@@ -156,8 +157,9 @@ def test_a_reload_of_the_autovacuum_settings_has_every_database_read(
     with server_settings(server, autovacuum_vacuum_threshold=10,
                          autovacuum_vacuum_scale_factor=0):
         result = check(plugin, server, db)
-    assert reads(result) == {db: 'read afresh: the server restarted or an '
-                             'autovacuum setting changed'}, result.stdout
+    assert reads(result) == {db: 'read afresh: the server restarted or was '
+                             'promoted, or an autovacuum setting changed'}, \
+        result.stdout
     assert '%s.public.t needs vacuum: 30 dead rows (trigger 10)' % db \
         in result.stdout, result.stdout
 
@@ -213,6 +215,34 @@ def test_a_database_old_enough_for_an_anti_wraparound_vacuum_is_read(
         server.execute('DROP PROCEDURE burn')
     assert reads(result) == {
         db: 'old enough for an anti-wraparound vacuum'}, result.stdout
+
+
+@pytest.mark.slow
+def test_a_promoted_standby_reads_every_database_afresh(plugin, server, db):
+    """A standby's statistics are its own: quiet there says nothing of the
+    old primary's, and once promoted its tables are blind.  Nothing moves
+    in the database (no write, no session), yet it is read and the table
+    named."""
+    if not os.path.exists(os.path.join(server.bindir, 'pg_basebackup')):
+        pytest.skip('no pg_basebackup beside %s to make a standby'
+                    % server.bindir)
+    # Autovacuum is off on this server: no reloption needed to keep it away.
+    big_table_with_dead_rows(server, db)
+    standby = Cluster(bindir=server.bindir)
+    try:
+        standby.start(standby_of=server)
+        wait_for_replay(server, standby)
+        read_then_quiet(plugin, standby, db)
+        standby._run('pg_ctl', 'promote', '-w', '-D', standby.datadir)
+        assert standby.execute('SELECT pg_is_in_recovery()') == [(False,)]
+        promoted = check(plugin, standby, db)
+    finally:
+        standby.stop()
+    assert reads(promoted) == {db: 'read afresh: the server restarted or was '
+                               'promoted, or an autovacuum setting changed'}, \
+        promoted.stdout
+    assert 'tables_blind=1;' in promoted.stdout, promoted.stdout
+    assert '%s.public.big' % db in promoted.stdout, promoted.stdout
 
 
 def test_new_dropped_and_every_run_databases(plugin, server, db):

@@ -16,7 +16,8 @@ of it past a trigger.  Each way a table gets there, and what shows it:
   pg_statistic, temp tables made and dropped: catalog rows written, the
   same counters;
 - a statistics reset, of the database or of one table: its stats_reset;
-  a crash (statistics lost): the server's start time, for all;
+  a crash (statistics lost): the server's start time, for all; a standby
+  promoted (its statistics are its own): its timeline, for all;
 - a reload that changed an autovacuum setting: the settings, for all;
 - VACUUM or ANALYZE that writes no catalog row yet moves reltuples or the
   dead rows (an ANALYZE finding no live row, a VACUUM that cannot remove
@@ -55,8 +56,8 @@ NUMBERS = ('sessions', 'own_sessions', 'found', 'least_xid_age',
 # Why a database was read; in this order -v counts them.
 REASONS = (
     ('first', 'read for the first time'),
-    ('changed', 'read afresh: the server restarted or an autovacuum '
-     'setting changed'),
+    ('changed', 'read afresh: the server restarted or was promoted, or an '
+     'autovacuum setting changed'),
     ('found', 'had something to report'),
     ('reset', 'statistics reset'),
     ('written', 'written to'),
@@ -86,7 +87,6 @@ class QuietDatabases(object):
         self.quiet = []  # names left unread
         self.quiet_since = {}  # name -> when last read (server clock)
         self._activity = {}  # name -> its database_activity row
-        self._records = {}
         self._scope = None
         self._least_ages = None  # the Along reading least_freeze_ages
         self.now = None
@@ -95,15 +95,17 @@ class QuietDatabases(object):
         """NAMES to read now, of NAMES (in order); DATABASES lets us ride
         along with the visit."""
         sql = queries.database_activity(self.session.server_version)
-        if sql is None or not self.revisit:
+        rows = [] if sql is None or not self.revisit else \
+            self.session.rows(sql)
+        if not rows:
             self.why_read = collections.OrderedDict(
                 (name, 'always') for name in names)
             return list(names)
-        rows = self.session.rows(sql)
-        self.now = rows[0].now_epoch  # our own database is there
+        self.now = rows[0].now_epoch
         self._scope = self.memory.scope(
             'quiet databases %s' % self.readers_key,
-            '%s %s' % (rows[0].started_epoch, _digest(rows[0].settings)),
+            '%s %s %s' % (rows[0].started_epoch, rows[0].role,
+                          _digest(rows[0].settings)),
             self.now)
         self._activity = dict((row.database, row) for row in rows)
         self._least_ages = databases.read_along(query_least_ages, news=False)

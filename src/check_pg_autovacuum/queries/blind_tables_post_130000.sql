@@ -20,6 +20,9 @@ SELECT current_database() AS database, n.nspname AS schema,
  WHERE c.relkind IN ('r', 'm')
    AND c.relpersistence <> 't'
    AND c.reltuples > 0
+   -- A standby's statistics are its own, empty for what it replays: none
+   -- of its tables is blind (and none is news to quiet.py).
+   AND NOT pg_is_in_recovery()
    AND pg_stat_get_live_tuples(c.oid) = 0
    AND pg_stat_get_dead_tuples(c.oid) = 0
    AND pg_stat_get_mod_since_analyze(c.oid) = 0

@@ -11,10 +11,15 @@
 -- other than ours, autovacuum workers included.
 --
 -- In every row, what every database's last visit was judged under: the
--- server's start (a crash loses the statistics), the autovacuum settings (a
+-- server's start (a crash loses the statistics), whether it is a standby
+-- and its timeline (a promoted standby's statistics are its own, not the
+-- old primary's: see statistics_lost.sql), the autovacuum settings (a
 -- reload may move every trigger); and now.
 WITH judged_under AS (
     SELECT extract(epoch FROM pg_postmaster_start_time())::float8 AS started_epoch,
+           CASE WHEN pg_is_in_recovery() THEN 'standby'
+                ELSE 'timeline ' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8)
+           END AS role,
            (SELECT string_agg(name || '=' || setting, ' ' ORDER BY name)
               FROM pg_settings
              WHERE name LIKE 'autovacuum%' OR name LIKE 'vacuum%'
@@ -27,7 +32,7 @@ SELECT d.oid AS database_oid, d.datname AS database,
        d.datfrozenxid::text AS datfrozenxid, d.datminmxid::text AS datminmxid,
        age(d.datfrozenxid) AS xid_age, mxid_age(d.datminmxid) AS mxid_age,
        coalesce(a.busy, 0) AS busy,
-       a.last_change_epoch, j.started_epoch, j.settings, j.now_epoch
+       a.last_change_epoch, j.started_epoch, j.role, j.settings, j.now_epoch
   FROM judged_under j
  CROSS JOIN pg_database d
   JOIN pg_stat_database s ON s.datid = d.oid
