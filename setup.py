@@ -29,6 +29,7 @@ setup(
     package_dir={'': 'src'},
     packages=find_packages('src'),
     package_data={'check_pg_autovacuum.queries': ['*.sql']},
+    zip_safe=False,  # queries/ reads its SQL files beside it
     python_requires='>=2.7, !=3.0.*, !=3.1.*, !=3.2.*, !=3.3.*, !=3.4.*, !=3.5.*',
     # The driver is an extra, as psycopg's own [binary] is: the metadata is
     # the same wherever the wheel is built.  [binary] brings psycopg2-binary

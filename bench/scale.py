@@ -128,7 +128,9 @@ def write_some(cluster, names, share, step):
 
 def measure(cluster, commands, env, resident):
     """Wall time, server CPU and connections of one check (COMMANDS)."""
-    watcher = cluster.connect()
+    # In template1, which no contender reads: a session of ours in a
+    # database would be a stranger's to the next check of ours there.
+    watcher = cluster.connect('template1')
     try:
         return _measure(cluster, watcher, commands, env, resident)
     finally:
