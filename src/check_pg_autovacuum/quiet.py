@@ -32,11 +32,12 @@ of it past a trigger.  Each way a table gets there, and what shows it:
   datfrozenxid or datminmxid.
 
 A database is read whenever in doubt: the first run, a new database, no
-memory we believe, a database where the last visit found something
-(every row is news there), and every one at least every --revisit -- the bound on what this reasoning
-missed, e.g. autovacuum's lower multixact age when member space runs
-short (MultiXactMemberFreezeThreshold()), which no view shows.  Before
-PostgreSQL 14 there is no sessions counter: every database is read.
+memory we believe, a database where the last visit found something (every
+row is news there), and every one at least every --revisit -- the bound on
+what this reasoning missed, e.g. autovacuum's lower multixact age when
+member space runs short (MultiXactMemberFreezeThreshold()), which no view
+shows.  Before PostgreSQL 14 there is no sessions counter: every database
+is read.
 """
 from __future__ import unicode_literals
 
@@ -192,9 +193,10 @@ class QuietDatabases(object):
         if verbosity >= 2:
             lines += ['database %s: %s' % (name, REASON_WORDS[reason])
                       for name, reason in self.why_read.items()]
-            lines += ['database %s: left unread, quiet since read %s ago' % (
-                name, format_duration(max(0, self.now - self.quiet_since[name])))
-                for name in self.quiet]
+            for name in self.quiet:
+                ago = max(0, self.now - self.quiet_since[name])
+                lines.append('database %s: left unread, quiet since read %s '
+                             'ago' % (name, format_duration(ago)))
         return lines
 
 
