@@ -268,9 +268,7 @@ def _digest(text):
 
 def query_least_ages(session):
     """The least anti-wraparound ages of the database SESSION is in."""
-    row = session.rows(queries.least_freeze_ages(session.server_version))[0]
-    return [collections.namedtuple('LeastAges', 'database xid mxid')(
-        session.database, row.xid, row.mxid)]
+    return session.rows(queries.least_freeze_ages(session.server_version))
 
 
 def readers_key(findings, options):

@@ -93,8 +93,9 @@ class BlindTables(nagiosplugin.Resource):
         self.losses = dict((row.database, Loss(row, session.server_version))
                            for row in lost)
         self.in_recovery = any(row.in_recovery for row in lost)
-        self.blind_tables = [] if self.in_recovery else \
-            [BlindTable(row) for row in shared_catalogs_once(rows)]
+        # None in recovery: blind_tables.sql returns none on a standby.
+        self.blind_tables = [BlindTable(row)
+                             for row in shared_catalogs_once(rows)]
         if self.memory is not None:
             self._recall_past_triggers()
         self.blind_tables.sort(key=lambda t: (not t.was_past_trigger, -t.size,

@@ -2,7 +2,8 @@
 -- anti-wraparound vacuum of one of its tables (a reloption may set it below
 -- the server's), for transaction IDs and for multixacts.  Until the
 -- database's own age reaches it, no such vacuum can have run there.
-SELECT least(min(o.option_value::float8)
+SELECT current_database() AS database,
+       least(min(o.option_value::float8)
                FILTER (WHERE o.option_name = 'autovacuum_freeze_max_age'),
              current_setting('autovacuum_freeze_max_age')::float8) AS xid,
        least(min(o.option_value::float8)
