@@ -5,6 +5,7 @@ catalogs; and no false alarm for a table loaded, truncated, unlogged or
 small, nor after a clean restart."""
 from __future__ import unicode_literals
 
+import contextlib
 import itertools
 import os
 import re
@@ -13,7 +14,7 @@ import time
 import pytest
 
 from pgcluster import Cluster, running
-from scenarios import database, wait_for_statistics
+from scenarios import database, quote_ident, wait_for_statistics
 
 _numbers = itertools.count(1)
 
@@ -32,21 +33,27 @@ def only(name):
 AGO = r'(\d+[wdhms])+ ago'
 
 
-def lost(cluster, how):
+def lost(cluster, how, seen_before=True):
     """The words for HOW the statistics were lost ('reset', 'start'), as a
     pattern: before 15 a database's statistics begin anew, stats_reset set,
-    at its first use after a crash too, and the two look alike."""
+    at its first use after a crash too, and the two look alike.  Unless a
+    run SEEN_BEFORE the database, a loss at the start may be a copy made
+    since."""
+    copy = '' if seen_before else (
+        r'; or never gathered, if its database was made since \(CREATE '
+        r'DATABASE copies tables, not their statistics\)')
     if cluster.server_version_num() < 150000:
         return (r'begun anew ' + AGO + r': reset \(pg_stat_reset\(\), or the '
                 r'table\'s own counters\), or lost at the server\'s start ' + AGO
                 + r' \(a crash, an immediate stop, a promotion, a restored '
-                r'backup or pg_upgrade\); before PostgreSQL 15 the two look alike')
+                r'backup or pg_upgrade\); before PostgreSQL 15 the two look '
+                r'alike' + copy)
     if how == 'reset':
         return (r'reset ' + AGO + r' \(pg_stat_reset\(\), or the table\'s own '
                 r'counters\)')
     return (r'lost at the server\'s start ' + AGO + r': only a clean shutdown '
             r'keeps them \(a crash, an immediate stop, a restored backup or '
-            r'pg_upgrade do not\)')
+            r'pg_upgrade do not\)' + copy)
 
 
 def counters(cluster, dbname, table):
@@ -164,9 +171,73 @@ def test_a_single_tables_reset_is_a_warning_naming_it_and_no_other(
         r'AUTOVACUUM WARNING - autovacuum is blind to 1 table: statistics lost, '
         r'worst %s\.public\.big \(\d+ MB, 300k rows by pg_class\): statistics '
         r'%s\|databases_unreadable=0;;;0 tables_blind=1;;;0\n'
-        % (re.escape(db), lost(cluster, 'reset')), result.stdout), result.stdout
+        % (re.escape(db), lost(cluster, 'reset', seen_before=False)),
+        result.stdout), result.stdout
     assert 'small' not in result.stdout and 'loaded' not in result.stdout
     analyze_and_see_it_vacuumed(plugin, cluster, db)
+
+
+@contextlib.contextmanager
+def copy_of(cluster, template, name):
+    """A database made from TEMPLATE (CREATE DATABASE copies its files),
+    for the block."""
+    cluster.execute('CREATE DATABASE %s TEMPLATE %s'
+                    % (quote_ident(name), quote_ident(template)))
+    try:
+        yield name
+    finally:
+        cluster.execute('DROP DATABASE %s' % quote_ident(name))
+
+
+def test_a_database_made_from_a_template_since_a_run_lost_nothing(
+        plugin, cluster):
+    number = next(_numbers)
+    template = 'blind-template-%d' % number
+    copies = '^blind-copy-%d-' % number
+    args = ('--only', 'blind', '-v', '--databases', copies)
+    with database(cluster, template):
+        cluster.execute(
+            "CREATE TABLE catalogue AS SELECT g AS id, repeat('x', 50) AS pad "
+            "FROM generate_series(1, 30000) g; ANALYZE catalogue",
+            dbname=template)
+        with copy_of(cluster, template, 'blind-copy-%d-a' % number) as early:
+            # The first run has no earlier look to tell a copy by.
+            first = plugin(*args)
+            assert first.returncode == 1, first
+            assert re.match(
+                r'AUTOVACUUM WARNING - autovacuum is blind to 1 table: '
+                r'statistics lost, worst %s\.public\.catalogue \([\d.]+ MB, 30k '
+                r'rows by pg_class\): statistics .*; or never gathered, if its '
+                r'database was made since \(CREATE DATABASE copies tables, not '
+                r'their statistics\)\|' % re.escape(early), first.stdout), \
+                first.stdout
+            with copy_of(cluster, template,
+                         'blind-copy-%d-b' % number) as later:
+                assert_blind_premise(cluster, later, 'catalogue', 30000)
+                second = plugin(*args)
+                assert second.returncode == 1, second
+                assert 'tables_blind=1;;;0' in second.stdout, second.stdout
+                assert '%s.public.catalogue' % later not in second.stdout
+                assert re.search(
+                    r'\n%s was made after the check %s: 1 table holds rows '
+                    r'with no statistics yet, not counted as blind \(CREATE '
+                    r'DATABASE copies tables, not their statistics; ANALYZE '
+                    r'in it counts the dead rows it copied\), largest '
+                    r'public\.catalogue \([\d.]+ MB\)\n' % (re.escape(later), AGO),
+                    second.stdout), second.stdout
+                # Still a copy at the next run; a reset loses what it has
+                # counted since.
+                third = plugin(*args)
+                assert 'tables_blind=1;;;0' in third.stdout, third.stdout
+                cluster.execute('SELECT pg_stat_reset()', dbname=later)
+                assert_blind_premise(cluster, later, 'catalogue', 30000)
+                reset = plugin(*args)
+    assert reset.returncode == 1, reset
+    assert 'tables_blind=2;;;0' in reset.stdout, reset.stdout
+    assert re.search(r'\n%s\.public\.catalogue \([\d.]+ MB, 30k rows by '
+                     r'pg_class\): statistics %s\n' % (
+                         re.escape(later), lost(cluster, 'reset')),
+                     reset.stdout), reset.stdout
 
 
 @pytest.mark.slow

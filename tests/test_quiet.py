@@ -16,7 +16,7 @@ import pytest
 
 from pgcluster import Cluster, running
 from scenarios import database, server_settings, wait_for_statistics
-from test_blind import big_table_with_dead_rows, wait_for_replay
+from test_blind import big_table_with_dead_rows, copy_of, wait_for_replay
 
 _numbers = itertools.count(1)
 LEFT_UNREAD = 'left unread'
@@ -257,6 +257,25 @@ def test_new_dropped_and_every_run_databases(plugin, server, db):
     every = check(plugin, server, db, args=['--revisit', '0'])
     assert reads(every) == {db: 'read every run (--revisit 0, or before '
                             'PostgreSQL 14)'}, every.stdout
+
+
+def test_a_copy_made_since_a_run_is_no_news_and_left_unread(
+        plugin, server, db):
+    """CREATE DATABASE copies the template's tables, not their statistics:
+    blind, but nothing was lost, and nothing to read again for."""
+    server.execute("CREATE TABLE catalogue AS SELECT g AS id, repeat('x', 50) "
+                   "AS pad FROM generate_series(1, 30000) g; ANALYZE catalogue",
+                   dbname=db)
+    first = check(plugin, server, db)  # a run that saw the databases
+    assert 'tables_blind=0;' in first.stdout, first.stdout
+    with copy_of(server, db, db + '-copy') as copy:
+        made = check(plugin, server, copy)
+        assert reads(made) == {copy: 'read for the first time'}, made.stdout
+        assert 'tables_blind=0;' in made.stdout, made.stdout
+        assert '\n%s was made after the check ' % copy in made.stdout, \
+            made.stdout
+        quiet = check(plugin, server, copy)
+        assert reads(quiet) == {copy: LEFT_UNREAD}, quiet.stdout
 
 
 def test_checks_of_other_databases_keep_what_this_one_saw(plugin, server, db):

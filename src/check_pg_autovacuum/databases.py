@@ -95,6 +95,8 @@ class Databases(object):
         # Per database: rows of its own (not the shared catalogs') the
         # readers found, and the sessions we opened there, for self.quiet.
         self.found = collections.Counter()
+        # Per database: (Along, rows) whose finding tells later if news.
+        self._found_later = collections.defaultdict(list)
         self.sessions_opened = collections.Counter()
         self.read_this_run = set()  # every database some visit could read
         self.sessions_opened[session.database] += 1  # the first one
@@ -149,10 +151,18 @@ class Databases(object):
         per database then costs no connections of its own.  Returns the
         Along whose rows that visit fills in (None before).  NEWS: whether
         its rows are something to report (quiet.py reads a database again
-        while any are), not bookkeeping."""
+        while any are), not bookkeeping; or a function of the database's
+        name that tells, asked once every finding has read (found_in())."""
         along = Along(reader, news)
         self._along.append(along)
         return along
+
+    def found_in(self, name):
+        """How many rows to report the visits of NAME found (a failure
+        counts one): once every finding has read."""
+        return self.found[name] + sum(
+            _own_rows(rows) for along, rows in self._found_later[name]
+            if along.is_news(name, rows))
 
     def not_along(self, along):
         """ALONG is not to ride along after all: its finding reads itself."""
@@ -259,7 +269,9 @@ class Databases(object):
         found = _own_rows(rows)
         for rider in along:
             rows_along = rider.read_in(session, name)
-            if rider.news:
+            if callable(rider.news):
+                self._found_later[name].append((rider, rows_along))
+            elif rider.is_news(name, rows_along):
                 found += _own_rows(rows_along)
         self.found[name] += found
         return rows
@@ -291,6 +303,13 @@ class Along(object):
         self.rows = None
         self.failures = []
         self._by_database = {}
+
+    def is_news(self, name, rows):
+        """Whether ROWS, read in NAME, are something to report (a failure
+        always is)."""
+        if not isinstance(rows, list):
+            return True
+        return self.news(name) if callable(self.news) else self.news
 
     def read_in(self, session, name):
         """Read NAME; its rows, or the reason it failed."""

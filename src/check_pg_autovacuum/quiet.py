@@ -160,7 +160,7 @@ class QuietDatabases(object):
             elif name in databases.read_this_run and name in least:
                 record = _counters(activity)
                 record.update(
-                    name=name, found=databases.found[name],
+                    name=name, found=databases.found_in(name),
                     own_sessions=databases.sessions_opened[name],
                     least_xid_age=least[name].xid,
                     least_mxid_age=least[name].mxid, looked=self.now)

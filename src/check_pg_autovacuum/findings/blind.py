@@ -11,12 +11,18 @@ still there, and whose counters say nothing ever happened to it, is blind.
 
 WARNING while such tables (of at least --blind-min-size) exist; CRITICAL
 where the memory between runs saw a table past its vacuum trigger before
-its statistics were lost: those dead rows are there, unseen.  ANALYZE
+its statistics were lost: those dead rows are there, unseen.  A database
+made since a run looked (the server not restarted since) lost nothing:
+CREATE DATABASE copies its template's tables, not their statistics (kept
+per database oid); its tables are named at -v, not counted.  ANALYZE
 gives autovacuum back its count of live and dead rows (analyze.c reports
 both, pgstat_report_analyze()); the inserts since the last vacuum (13+)
 start again from zero.
 """
 from __future__ import unicode_literals
+
+import collections
+import numbers
 
 import nagiosplugin
 
@@ -73,29 +79,30 @@ class BlindTables(nagiosplugin.Resource):
         self.parameters = {'min_size': min_size,
                            'exclude_tables': exclude_tables}
         self.blind_tables = []
+        self.copied_tables = []  # blind too, in databases made since a run
         self.in_recovery = False
-        self.losses = {}  # database -> Loss
+        self.losses = None  # database -> Loss, once read
         # With the tables' own visit of every database: no connection more.
-        self.along = databases.read_along(self._read)
+        # A copy's tables are no news: quiet.py may leave it unread.
+        self.along = databases.read_along(
+            self._read, news=lambda name: self._made_after(name) is None)
 
     def _read(self, session):
         return session.rows(queries.blind_tables(session.server_version),
                             self.parameters)
 
     def probe(self):
-        session = self.databases.session
         if self.memory is not None:
             # The tables past their trigger, for the memory: their visit of
             # every database takes our query along, if no finding's did.
             self.statistics.tables()
         rows = self.databases.rows_along(self.along)
-        lost = session.rows(queries.statistics_lost(session.server_version))
-        self.losses = dict((row.database, Loss(row, session.server_version))
-                           for row in lost)
-        self.in_recovery = any(row.in_recovery for row in lost)
+        self._read_losses()
         # None in recovery: blind_tables.sql returns none on a standby.
-        self.blind_tables = [BlindTable(row)
-                             for row in shared_catalogs_once(rows)]
+        tables = [BlindTable(row) for row in shared_catalogs_once(rows)]
+        self.blind_tables = [t for t in tables if not self._copied(t)]
+        self.copied_tables = sorted((t for t in tables if self._copied(t)),
+                                    key=lambda t: -t.size)
         if self.memory is not None:
             self._recall_past_triggers()
         self.blind_tables.sort(key=lambda t: (not t.was_past_trigger, -t.size,
@@ -117,6 +124,8 @@ class BlindTables(nagiosplugin.Resource):
                 scopes[database] = self.memory.scope(
                     'before a loss %s' % database, '%s' % loss.database_oid,
                     loss.now_epoch)
+                if scopes[database].previous_look is not None:
+                    loss.seen_before = True
         for table in self.statistics.tables():
             scope = scopes.get(table.database)
             if scope is not None and table.dead_rows_past_trigger:
@@ -131,6 +140,68 @@ class BlindTables(nagiosplugin.Resource):
             if isinstance(known, list) and len(known) == 2:
                 table.dead_rows_before, table.trigger_before = known
                 scope.keep('%s' % relid, known, since)
+
+    def _read_losses(self):
+        """When and how each database's statistics can have been lost, and
+        which databases were made since a run looked; read once, in the
+        first session (the tables' visit may ask first)."""
+        if self.losses is not None:
+            return
+        session = self.databases.session
+        lost = session.rows(queries.statistics_lost(session.server_version))
+        self.losses = dict((row.database, Loss(row, session.server_version))
+                           for row in lost)
+        self.in_recovery = any(row.in_recovery for row in lost)
+        if self.memory is not None:
+            self._recall_databases_made(lost, session.server_version)
+
+    def _made_after(self, database):
+        """When a run looked before DATABASE was made (nothing lost in it
+        since), or None; None too until probe() read the losses."""
+        loss = (self.losses or {}).get(database)
+        return None if loss is None else loss.made_after
+
+    def _copied(self, table):
+        return not table.row.shared and \
+            self._made_after(table.row.database) is not None
+
+    def _recall_databases_made(self, lost, server_version):
+        """Which databases were made since a run we believe looked: in the
+        same life of the server (its start and timeline), so that no
+        statistics were lost since, and unreset.  Every database is kept,
+        as 'made' (with its stats_reset then) or 'there' (seen by a run
+        that had no earlier look to compare with)."""
+        if not lost:
+            return
+        first = lost[0]
+        scope = self.memory.scope(
+            'databases made', '%.3f %s' % (first.started_epoch, first.timeline),
+            first.now_epoch)
+        for row in lost:
+            key = '%s' % row.database_oid
+            loss = self.losses[row.database]
+            record, since = scope.recall(key)
+            if _is_made_record(record):
+                loss.seen_before = True
+            elif scope.previous_look is None or record is not None:
+                record, since = ['there', None], row.now_epoch
+            else:  # not there when the previous run looked
+                record, since = ['made', row.stats_reset_epoch], \
+                    scope.previous_look
+            made, stats_reset = record
+            if made == 'made' and stats_reset is None \
+                    and server_version < 150000:
+                # Before 15 the collector stamps a database's first use.
+                stats_reset = row.stats_reset_epoch
+            scope.keep(key, [made, stats_reset], since)
+            if made == 'made' and stats_reset == row.stats_reset_epoch:
+                loss.made_after = since
+
+
+def _is_made_record(value):
+    return isinstance(value, list) and len(value) == 2 and \
+        value[0] in ('made', 'there') and \
+        (value[1] is None or isinstance(value[1], numbers.Real))
 
 
 class BlindTable(object):
@@ -156,6 +227,10 @@ class Loss(object):
         self.started_epoch = row.started_epoch
         self.timeline = row.timeline
         self.now_epoch = row.now_epoch
+        # Made after a run looked at this time: nothing lost, never had any.
+        self.made_after = None
+        # Seen by an earlier run: not a copy made since.
+        self.seen_before = False
         # Before 15 the statistics collector began a database's statistics
         # anew, stats_reset set, at its first use after they were lost; from
         # 15 on stats_reset stays NULL then, and only a reset sets it.
@@ -169,18 +244,26 @@ class Loss(object):
             return 'begun anew %s: reset (pg_stat_reset(), or the table\'s ' \
                 'own counters), or lost at the server\'s start %s (a crash, ' \
                 'an immediate stop, a promotion, a restored backup or ' \
-                'pg_upgrade); before PostgreSQL 15 the two look alike' % (
+                'pg_upgrade); before PostgreSQL 15 the two look alike%s' % (
                     words.ago(max(0, self.now_epoch - self.stats_reset_epoch)),
-                    started)
+                    started, self._never_gathered())
         if self.stats_reset_epoch is not None:
             return 'reset %s (pg_stat_reset(), or the table\'s own counters)' \
                 % words.ago(max(0, self.now_epoch - self.stats_reset_epoch))
         if self.timeline is not None and self.timeline > 1:
             return 'lost at the server\'s start %s or when it was promoted ' \
-                '(timeline %d)' % (started, self.timeline)
+                '(timeline %d)%s' % (started, self.timeline,
+                                    self._never_gathered())
         return 'lost at the server\'s start %s: only a clean shutdown keeps ' \
             'them (a crash, an immediate stop, a restored backup or ' \
-            'pg_upgrade do not)' % started
+            'pg_upgrade do not)%s' % (started, self._never_gathered())
+
+    def _never_gathered(self):
+        """Unless a run saw the database before, it may be a copy made
+        since, whose tables never had statistics."""
+        return '' if self.seen_before else \
+            '; or never gathered, if its database was made since ' \
+            '(CREATE DATABASE copies tables, not their statistics)'
 
 
 def describe_table(table, loss):
@@ -197,6 +280,28 @@ def describe_table(table, loss):
             'past' if table.was_past_trigger else 'below',
             words.exact(table.trigger_before))
     return text
+
+
+def describe_copies(resource):
+    """A line per database made since a run looked whose tables hold rows
+    with no statistics: nothing was lost, so nothing to warn of."""
+    copied = collections.OrderedDict()
+    for table in resource.copied_tables:
+        copied.setdefault(table.row.database, []).append(table)
+    lines = []
+    for database, tables in copied.items():
+        loss = resource.losses[database]
+        lines.append(
+            '%s was made after the check %s: %s rows with no statistics '
+            'yet, not counted as blind (CREATE DATABASE copies tables, not '
+            'their statistics; ANALYZE in it counts the dead rows it copied), '
+            'largest %s.%s (%s)' % (
+                database, words.ago(max(0, loss.now_epoch - loss.made_after)),
+                '1 table holds' if len(tables) == 1
+                else '%d tables hold' % len(tables),
+                tables[0].row.schema, tables[0].row.table_name,
+                words.size(tables[0].size)))
+    return lines
 
 
 class BlindTablesContext(Explained, nagiosplugin.Context):
@@ -235,9 +340,10 @@ class BlindTablesContext(Explained, nagiosplugin.Context):
 
     def detail_lines(self, metric):
         resource = metric.resource
-        return words.capped(
-            [describe_table(t, resource.losses.get(t.row.database))
-             for t in resource.blind_tables], 'tables')
+        lines = [describe_table(t, resource.losses.get(t.row.database))
+                 for t in resource.blind_tables]
+        lines += describe_copies(resource)
+        return words.capped(lines, 'tables')
 
     def what_to_do(self, metric):
         tables = metric.resource.blind_tables
