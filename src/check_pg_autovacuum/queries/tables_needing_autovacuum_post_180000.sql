@@ -139,10 +139,12 @@ SELECT current_database() AS database, schemaname AS schema,
        extract(epoch FROM stats_since)::float8 AS stats_since_epoch,
        extract(epoch FROM last_any_vacuum)::float8 AS last_vacuum_epoch,
        extract(epoch FROM last_any_analyze)::float8 AS last_analyze_epoch,
-       floor(extract(epoch FROM now() - last_autovacuum))::bigint AS last_autovacuum_seconds,
-       floor(extract(epoch FROM now() - last_vacuum))::bigint AS last_vacuum_seconds,
-       floor(extract(epoch FROM now() - last_autoanalyze))::bigint AS last_autoanalyze_seconds,
-       floor(extract(epoch FROM now() - last_analyze))::bigint AS last_analyze_seconds
+       -- now() is when the statement began: a vacuum that ended since
+       -- ended 0s ago, not -1s (greatest() of a NULL is the other).
+       floor(extract(epoch FROM greatest(now(), last_autovacuum) - last_autovacuum))::bigint AS last_autovacuum_seconds,
+       floor(extract(epoch FROM greatest(now(), last_vacuum) - last_vacuum))::bigint AS last_vacuum_seconds,
+       floor(extract(epoch FROM greatest(now(), last_autoanalyze) - last_autoanalyze))::bigint AS last_autoanalyze_seconds,
+       floor(extract(epoch FROM greatest(now(), last_analyze) - last_analyze))::bigint AS last_analyze_seconds
   FROM triggers
  WHERE n_dead_tup > vacuum_trigger
     OR n_ins_since_vacuum > insert_trigger
