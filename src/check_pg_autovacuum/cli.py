@@ -170,6 +170,11 @@ def _finding_names(option, text, default):
     return names
 
 
+def table_readers(args):
+    """The findings of this run that visit the databases' tables."""
+    return set(READ_TABLES) & set(args.findings)
+
+
 class Shared(object):
     """What the findings share: the first session, the databases, the
     deadline, the memory between runs, the table statistics."""
@@ -183,12 +188,12 @@ class Shared(object):
                              session, deadline)
         self.statistics = TableStatistics(databases, self.memory,
                                           args.exclude_tables)
-        if set(READ_TABLES) & set(args.findings):
+        readers = table_readers(args)
+        if readers:
             databases.quiet = QuietDatabases(
                 session, self.memory, args.revisit, readers_key(
-                    set(READ_TABLES) & set(args.findings),
-                    [args.exclude_tables, args.blind_min_size,
-                     args.bloat_min_size]))
+                    readers, [args.exclude_tables, args.blind_min_size,
+                              args.bloat_min_size]))
             self.memory.before_save(
                 lambda: databases.quiet.remember(databases))
         self._switches_added = False
@@ -214,7 +219,7 @@ def build_check(args, shared):
     for finding in REGISTRY:
         if finding.NAME in args.findings:
             check.add(*finding.build(args, shared))
-    if set(READ_TABLES) & set(args.findings):
+    if table_readers(args):
         check.add(UnreadableDatabases(shared.databases, args.verbose),
                   UnreadableDatabasesContext())
     # Last: it saves what the findings above saw.
