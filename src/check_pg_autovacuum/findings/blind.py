@@ -22,11 +22,10 @@ start again from zero.
 from __future__ import unicode_literals
 
 import collections
-import numbers
 
 import nagiosplugin
 
-from .. import options, queries, words
+from .. import losses, options, queries, words
 from ..databases import TABLES_GROUP
 from ..options import option_group
 from ..table_statistics import qualified_name
@@ -81,7 +80,7 @@ class BlindTables(nagiosplugin.Resource):
         self.blind_tables = []
         self.copied_tables = []  # blind too, in databases made since a run
         self.in_recovery = False
-        self.losses = None  # database -> Loss, once read
+        self.losses = None  # database -> losses.Loss, once read
         # With the tables' own visit of every database: no connection more.
         # A copy's tables are no news: quiet.py may leave it unread.
         self.along = databases.read_along(
@@ -142,18 +141,12 @@ class BlindTables(nagiosplugin.Resource):
                 scope.keep('%s' % relid, known, since)
 
     def _read_losses(self):
-        """When and how each database's statistics can have been lost, and
-        which databases were made since a run looked; read once, in the
-        first session (the tables' visit may ask first)."""
-        if self.losses is not None:
-            return
-        session = self.databases.session
-        lost = session.rows(queries.statistics_lost(session.server_version))
-        self.losses = dict((row.database, Loss(row, session.server_version))
-                           for row in lost)
-        self.in_recovery = any(row.in_recovery for row in lost)
-        if self.memory is not None:
-            self._recall_databases_made(lost, session.server_version)
+        """Read once, in the first session (the tables' visit may ask
+        first)."""
+        if self.losses is None:
+            self.losses = losses.read(self.databases.session, self.memory)
+            self.in_recovery = any(loss.in_recovery
+                                   for loss in self.losses.values())
 
     def _made_after(self, database):
         """When a run looked before DATABASE was made (nothing lost in it
@@ -164,45 +157,6 @@ class BlindTables(nagiosplugin.Resource):
     def _copied(self, table):
         return not table.row.shared and \
             self._made_after(table.row.database) is not None
-
-    def _recall_databases_made(self, lost, server_version):
-        """Which databases were made since a run we believe looked: in the
-        same life of the server (its start and timeline), so that no
-        statistics were lost since, and unreset.  Every database is kept,
-        as 'made' (with its stats_reset then) or 'there' (seen by a run
-        that had no earlier look to compare with)."""
-        if not lost:
-            return
-        first = lost[0]
-        scope = self.memory.scope(
-            'databases made', '%.3f %s' % (first.started_epoch, first.timeline),
-            first.now_epoch)
-        for row in lost:
-            key = '%s' % row.database_oid
-            loss = self.losses[row.database]
-            record, since = scope.recall(key)
-            if _is_made_record(record):
-                loss.seen_before = True
-            elif scope.previous_look is None or record is not None:
-                record, since = ['there', None], row.now_epoch
-            else:  # not there when the previous run looked
-                record, since = ['made', row.stats_reset_epoch], \
-                    scope.previous_look
-            made, stats_reset = record
-            if made == 'made' and stats_reset is None \
-                    and server_version < 150000:
-                # Before 15 the collector stamps a database's first use.
-                stats_reset = row.stats_reset_epoch
-            scope.keep(key, [made, stats_reset], since)
-            if made == 'made' and stats_reset == row.stats_reset_epoch:
-                loss.made_after = since
-
-
-def _is_made_record(value):
-    return isinstance(value, list) and len(value) == 2 and \
-        value[0] in ('made', 'there') and \
-        (value[1] is None or isinstance(value[1], numbers.Real))
-
 
 class BlindTable(object):
 
@@ -216,54 +170,6 @@ class BlindTable(object):
     def was_past_trigger(self):
         return self.dead_rows_before is not None and \
             self.dead_rows_before > self.trigger_before
-
-
-class Loss(object):
-    """When and how a database's statistics can have been lost."""
-
-    def __init__(self, row, server_version):
-        self.database_oid = row.database_oid
-        self.stats_reset_epoch = row.stats_reset_epoch
-        self.started_epoch = row.started_epoch
-        self.timeline = row.timeline
-        self.now_epoch = row.now_epoch
-        # Made after a run looked at this time: nothing lost, never had any.
-        self.made_after = None
-        # Seen by an earlier run: not a copy made since.
-        self.seen_before = False
-        # Before 15 the statistics collector began a database's statistics
-        # anew, stats_reset set, at its first use after they were lost; from
-        # 15 on stats_reset stays NULL then, and only a reset sets it.
-        self.reset_looks_like_start = server_version < 150000 and \
-            row.stats_reset_epoch is not None and \
-            row.stats_reset_epoch >= row.started_epoch
-
-    def describe(self):
-        started = words.ago(max(0, self.now_epoch - self.started_epoch))
-        if self.reset_looks_like_start:
-            return 'begun anew %s: reset (pg_stat_reset(), or the table\'s ' \
-                'own counters), or lost at the server\'s start %s (a crash, ' \
-                'an immediate stop, a promotion, a restored backup or ' \
-                'pg_upgrade); before PostgreSQL 15 the two look alike%s' % (
-                    words.ago(max(0, self.now_epoch - self.stats_reset_epoch)),
-                    started, self._never_gathered())
-        if self.stats_reset_epoch is not None:
-            return 'reset %s (pg_stat_reset(), or the table\'s own counters)' \
-                % words.ago(max(0, self.now_epoch - self.stats_reset_epoch))
-        if self.timeline is not None and self.timeline > 1:
-            return 'lost at the server\'s start %s or when it was promoted ' \
-                '(timeline %d)%s' % (started, self.timeline,
-                                    self._never_gathered())
-        return 'lost at the server\'s start %s: only a clean shutdown keeps ' \
-            'them (a crash, an immediate stop, a restored backup or ' \
-            'pg_upgrade do not)%s' % (started, self._never_gathered())
-
-    def _never_gathered(self):
-        """Unless a run saw the database before, it may be a copy made
-        since, whose tables never had statistics."""
-        return '' if self.seen_before else \
-            '; or never gathered, if its database was made since ' \
-            '(CREATE DATABASE copies tables, not their statistics)'
 
 
 def describe_table(table, loss):
