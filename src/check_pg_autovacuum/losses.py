@@ -2,13 +2,16 @@
 databases were made since a run looked.
 
 Only a clean shutdown keeps the cumulative statistics: a crash, an
-immediate stop, a promotion, a restored backup or pg_upgrade lose them, at
-the server's start; pg_stat_reset() and a table's own reset set the
-database's stats_reset.  A database made by CREATE DATABASE never had
-statistics for the tables it copied (they are kept per database oid):
-nothing was lost there.  The memory keeps the databases each run saw, in a
-scope of the server's life (its start and timeline): a database not there
-at the previous look, and unreset since, was made since.
+immediate stop, a restored backup or pg_upgrade lose them, at the server's
+start, where they begin anew (pg_stat_archiver's stats_reset tells when);
+a promoted standby has only its own; pg_stat_reset() and a table's own
+reset set the database's stats_reset.  A database made by CREATE DATABASE
+never had statistics for the tables it copied (they are kept per database
+oid): nothing was lost there.  It is told apart two ways: nothing can have
+lost its statistics (they began before the server's last start, were never
+reset there, and the server was never promoted), or it was not there when
+a run looked.  The memory keeps the databases each run saw, in a scope of
+the statistics' life (when they began, the timeline).
 """
 from __future__ import unicode_literals
 
@@ -30,15 +33,15 @@ def read(session, memory):
 
 def _recall_databases_made(memory, losses, lost, server_version):
     """Which databases were made since a run we believe looked: in the
-    same life of the server (its start and timeline), so that no
-    statistics were lost since, and unreset.  Every database is kept,
+    same life of the statistics (when they began, the timeline), so that
+    none were lost since, and unreset.  Every database is kept,
     as 'made' (with its stats_reset then) or 'there' (seen by a run
     that had no earlier look to compare with)."""
     if not lost:
         return
     first = lost[0]
-    scope = memory.scope(
-        'databases made', '%.3f %s' % (first.started_epoch, first.timeline),
+    scope = memory.scope('databases made', '%.3f %s' % (
+        first.statistics_began_epoch or first.started_epoch, first.timeline),
         first.now_epoch)
     for row in lost:
         key = '%s' % row.database_oid
@@ -77,33 +80,55 @@ class Loss(object):
         self.timeline = row.timeline
         self.now_epoch = row.now_epoch
         self.in_recovery = row.in_recovery
+        self.before_15 = server_version < 150000
         # Made after a run looked at this time: nothing lost, never had any.
         self.made_after = None
         # Seen by an earlier run: not a copy made since.
         self.seen_before = False
+        # The statistics began before the server's last start: it kept them
+        # (a clean restart), and lost none then.
+        began = row.statistics_began_epoch
+        self.kept_over_start = began is not None and began < row.started_epoch
+        self.began_epoch = began
         # Before 15 the statistics collector began a database's statistics
-        # anew, stats_reset set, at its first use after they were lost; from
-        # 15 on stats_reset stays NULL then, and only a reset sets it.
-        self.reset_looks_like_start = server_version < 150000 and \
-            row.stats_reset_epoch is not None and \
-            row.stats_reset_epoch >= row.started_epoch
+        # anew, stats_reset set, at its first use after they were lost (or
+        # ever); from 15 on stats_reset stays NULL then, and only a reset
+        # sets it.
+        self.reset_looks_like_start = self.before_15 and \
+            not self.kept_over_start and row.stats_reset_epoch is not None \
+            and row.stats_reset_epoch >= row.started_epoch
+
+    @property
+    def never_gathered(self):
+        """Nothing can have lost this database's statistics: kept over the
+        last start, never reset, never promoted.  Its blind tables never
+        had any: a copy (CREATE DATABASE), or written with track_counts
+        off."""
+        return self.stats_reset_epoch is None and self.kept_over_start \
+            and self.timeline == 1
+
+    def _ago(self, epoch):
+        return words.ago(max(0, self.now_epoch - epoch))
 
     def describe(self):
-        started = words.ago(max(0, self.now_epoch - self.started_epoch))
+        started = self._ago(self.started_epoch)
         if self.reset_looks_like_start:
             return 'begun anew %s: reset (pg_stat_reset(), or the table\'s ' \
                 'own counters), or lost at the server\'s start %s (a crash, ' \
                 'an immediate stop, a promotion, a restored backup or ' \
                 'pg_upgrade); before PostgreSQL 15 the two look alike%s' % (
-                    words.ago(max(0, self.now_epoch - self.stats_reset_epoch)),
-                    started, self._never_gathered())
+                    self._ago(self.stats_reset_epoch), started,
+                    self._never_gathered())
         if self.stats_reset_epoch is not None:
+            # Before 15 a database's first use sets it too.
             return 'reset %s (pg_stat_reset(), or the table\'s own counters)' \
-                % words.ago(max(0, self.now_epoch - self.stats_reset_epoch))
+                '%s' % (self._ago(self.stats_reset_epoch),
+                        self._never_gathered() if self.before_15 else '')
         if self.timeline is not None and self.timeline > 1:
-            return 'lost at the server\'s start %s or when it was promoted ' \
-                '(timeline %d)%s' % (started, self.timeline,
-                                    self._never_gathered())
+            return 'lost %swhen it was promoted (timeline %d)%s' % (
+                '' if self.kept_over_start
+                else 'at the server\'s start %s or ' % started,
+                self.timeline, self._never_gathered())
         return 'lost at the server\'s start %s: only a clean shutdown keeps ' \
             'them (a crash, an immediate stop, a restored backup or ' \
             'pg_upgrade do not)%s' % (started, self._never_gathered())
@@ -114,3 +139,10 @@ class Loss(object):
         return '' if self.seen_before else \
             '; or never gathered, if its database was made since ' \
             '(CREATE DATABASE copies tables, not their statistics)'
+
+    def why_not_lost(self):
+        """For a copy: how we know nothing was lost."""
+        if self.made_after is not None:
+            return 'made after the check %s' % self._ago(self.made_after)
+        return 'none were lost there since the statistics began %s (a clean ' \
+            'restart keeps them)' % self._ago(self.began_epoch)

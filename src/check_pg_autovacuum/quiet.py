@@ -129,7 +129,8 @@ class QuietDatabases(object):
         if self.now - last_read >= self._revisit_after(activity):
             return 'revisit'
         self.quiet_since[name] = last_read
-        return _what_moved(before, activity)
+        return _what_moved(before, activity,
+                           self.session.server_version < 150000)
 
     def _revisit_after(self, activity):
         """Each database's own interval in [revisit/2, revisit]: databases
@@ -225,14 +226,20 @@ def _counters(activity):
             'frozen': [activity.datfrozenxid, activity.datminmxid]}
 
 
-def _what_moved(before, activity):
-    """Why a database read before must be read again; None if quiet."""
+def _what_moved(before, activity, first_use_stamps):
+    """Why a database read before must be read again; None if quiet.
+
+    FIRST_USE_STAMPS: before 15 the statistics collector sets a database's
+    stats_reset at its first use, as a reset does: ours, when we read it
+    first (its counters were zero then, and anything since shows in them).
+    """
     now = _counters(activity)
     looked = before['looked']  # the last run that planned it
     if before['found']:
         return 'found'
     # A reset zeroes the write counters too: said as what it is.
-    if before.get('stats_reset') != now['stats_reset']:
+    stamped = first_use_stamps and before.get('stats_reset') is None
+    if before.get('stats_reset') != now['stats_reset'] and not stamped:
         return 'reset'
     if before['tuples'] != now['tuples']:
         return 'written'

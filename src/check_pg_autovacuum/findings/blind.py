@@ -12,9 +12,9 @@ still there, and whose counters say nothing ever happened to it, is blind.
 WARNING while such tables (of at least --blind-min-size) exist; CRITICAL
 where the memory between runs saw a table past its vacuum trigger before
 its statistics were lost: those dead rows are there, unseen.  A database
-made since a run looked (the server not restarted since) lost nothing:
-CREATE DATABASE copies its template's tables, not their statistics (kept
-per database oid); its tables are named at -v, not counted.  ANALYZE
+that lost none (losses.py: made since a run looked, or nothing can have
+lost them) is a copy: CREATE DATABASE copies its template's tables, not
+their statistics; its tables are named at -v, not counted.  ANALYZE
 gives autovacuum back its count of live and dead rows (analyze.c reports
 both, pgstat_report_analyze()); the inserts since the last vacuum (13+)
 start again from zero.
@@ -84,7 +84,7 @@ class BlindTables(nagiosplugin.Resource):
         # With the tables' own visit of every database: no connection more.
         # A copy's tables are no news: quiet.py may leave it unread.
         self.along = databases.read_along(
-            self._read, news=lambda name: self._made_after(name) is None)
+            self._read, news=lambda name: not self._is_copy(name))
 
     def _read(self, session):
         return session.rows(queries.blind_tables(session.server_version),
@@ -148,15 +148,16 @@ class BlindTables(nagiosplugin.Resource):
             self.in_recovery = any(loss.in_recovery
                                    for loss in self.losses.values())
 
-    def _made_after(self, database):
-        """When a run looked before DATABASE was made (nothing lost in it
-        since), or None; None too until probe() read the losses."""
+    def _is_copy(self, database):
+        """Whether DATABASE lost no statistics, its blind tables never had
+        any (made since a run looked, or nothing can have lost them); not
+        until probe() read the losses."""
         loss = (self.losses or {}).get(database)
-        return None if loss is None else loss.made_after
+        return loss is not None and (loss.made_after is not None
+                                     or loss.never_gathered)
 
     def _copied(self, table):
-        return not table.row.shared and \
-            self._made_after(table.row.database) is not None
+        return not table.row.shared and self._is_copy(table.row.database)
 
 class BlindTable(object):
 
@@ -189,8 +190,8 @@ def describe_table(table, loss):
 
 
 def describe_copies(resource):
-    """A line per database made since a run looked whose tables hold rows
-    with no statistics: nothing was lost, so nothing to warn of."""
+    """A line per database whose tables hold rows with no statistics
+    while none were lost there: nothing to warn of."""
     copied = collections.OrderedDict()
     for table in resource.copied_tables:
         copied.setdefault(table.row.database, []).append(table)
@@ -198,13 +199,11 @@ def describe_copies(resource):
     for database, tables in copied.items():
         loss = resource.losses[database]
         lines.append(
-            '%s was made after the check %s: %s rows with no statistics '
-            'yet, not counted as blind (CREATE DATABASE copies tables, not '
-            'their statistics; ANALYZE in it counts the dead rows it copied), '
-            'largest %s.%s (%s)' % (
-                database, words.ago(max(0, loss.now_epoch - loss.made_after)),
-                '1 table holds' if len(tables) == 1
-                else '%d tables hold' % len(tables),
+            '%s: %s rows with no statistics yet, not counted as blind: %s '
+            '(CREATE DATABASE copies tables, not their statistics; ANALYZE in '
+            'it counts the dead rows it copied), largest %s.%s (%s)' % (
+                database, '1 table holds' if len(tables) == 1
+                else '%d tables hold' % len(tables), loss.why_not_lost(),
                 tables[0].row.schema, tables[0].row.table_name,
                 words.size(tables[0].size)))
     return lines
