@@ -195,8 +195,10 @@ def table_autovacuum_crawls_through(cluster, dbname, table, rows=300000):
     cluster.execute('DELETE FROM %s' % quoted, dbname=dbname)
 
 
-def lock_table_repeatedly(cluster, dbname, table, seconds, pause=0.3):
-    """What the application did: LOCK TABLE ... IN EXCLUSIVE MODE, again and again.
+def lock_table_repeatedly(cluster, dbname, table, seconds, pause=0.3,
+                          stop=None):
+    """What the application did: LOCK TABLE ... IN EXCLUSIVE MODE, again and again,
+    for SECONDS or until STOP (a threading.Event) is set.
 
     Each time autovacuum holds the table, the lock request waits
     deadlock_timeout and then has the autovacuum cancelled.
@@ -205,7 +207,7 @@ def lock_table_repeatedly(cluster, dbname, table, seconds, pause=0.3):
     try:
         deadline = time.time() + seconds
         with conn.cursor() as cursor:
-            while time.time() < deadline:
+            while time.time() < deadline and not (stop and stop.is_set()):
                 cursor.execute('BEGIN')
                 cursor.execute('LOCK TABLE %s IN EXCLUSIVE MODE'
                                % quote_ident(table))

@@ -8,6 +8,7 @@ import glob
 import os
 import re
 import threading
+import time
 
 import pytest
 
@@ -49,7 +50,7 @@ def test_every_cancellation_counted_once_across_rotations(logging_cluster,
     cluster.execute('CREATE DATABASE "abc-hans"')
     table_autovacuum_crawls_through(cluster, 'abc-hans', 'object_state')
     total = counted()
-    total += count_while_locking(cluster, counted, seconds=8, rounds=3)
+    total += count_while_locking(cluster, counted, pattern, rounds=3)
     total += counted()
     total += counted()
     written = written_cancels(pattern)
@@ -107,7 +108,7 @@ def test_the_same_over_sql_as_a_least_privileged_role(logging_cluster, plugin,
         assert first.startswith('AUTOVACUUM OK - started reading log/postgresql-')
         total = cancels(first)
         total += count_while_locking(
-            cluster, lambda: cancels(via_sql().stdout), seconds=6, rounds=2)
+            cluster, lambda: cancels(via_sql().stdout), pattern, rounds=2)
         total += cancels(via_sql().stdout)
         total += cancels(via_sql().stdout)
         assert written_cancels(pattern) > before, 'no cancellation this time'
@@ -117,19 +118,30 @@ def test_the_same_over_sql_as_a_least_privileged_role(logging_cluster, plugin,
         cluster.execute('DROP ROLE logreader')
 
 
-def count_while_locking(cluster, counted, seconds, rounds):
+def count_while_locking(cluster, counted, pattern, rounds, timeout=60):
     """The sum of COUNTED() runs made while LOCK TABLE keeps cancelling
-    autovacuum, the log rotated by the server after each run."""
+    autovacuum: a run once the log in PATTERN has a new cancellation, the
+    log rotated by the server after each run.  The locking goes on a
+    moment after the last round, for a cancellation no run has seen."""
+    stop = threading.Event()
     locker = threading.Thread(target=lock_table_repeatedly,
-                              args=(cluster, 'abc-hans', 'object_state', seconds))
+                              args=(cluster, 'abc-hans', 'object_state', timeout),
+                              kwargs={'stop': stop})
     locker.start()
     total = 0
     try:
         for _ in range(rounds):
-            locker.join(2.5)
+            seen = written(pattern)
+            deadline = time.time() + timeout
+            while written(pattern) == seen:
+                assert time.time() < deadline, 'LOCK TABLE cancelled no ' \
+                    'autovacuum run in %ds' % timeout
+                time.sleep(0.1)
             total += counted()
             cluster.execute('SELECT pg_rotate_logfile()')
+        time.sleep(1)
     finally:
+        stop.set()
         locker.join()
     return total
 
@@ -172,7 +184,7 @@ def test_every_format_and_verbosity(logging_cluster, plugin, tmpdir,
         cluster.execute('SELECT pg_rotate_logfile()')
         before = written(pattern)
         counted()  # starts at the end of the live file
-        total = count_while_locking(cluster, counted, seconds=5, rounds=2)
+        total = count_while_locking(cluster, counted, pattern, rounds=2)
         total += counted()
     after = written(pattern)
     assert after > before, 'the scenario cancelled no autovacuum run'
