@@ -78,7 +78,7 @@ class BlindTables(nagiosplugin.Resource):
         self.parameters = {'min_size': min_size,
                            'exclude_tables': exclude_tables}
         self.blind_tables = []
-        self.copied_tables = []  # blind too, in databases made since a run
+        self.copied_tables = []  # blind too, in copies: none were lost
         self.in_recovery = False
         self.losses = None  # database -> losses.Loss, once read
         # With the tables' own visit of every database: no connection more.
@@ -158,6 +158,7 @@ class BlindTables(nagiosplugin.Resource):
 
     def _copied(self, table):
         return not table.row.shared and self._is_copy(table.row.database)
+
 
 class BlindTable(object):
 
