@@ -18,6 +18,31 @@ NOTHING_HOLDS_BACK = (r'(nothing holds back vacuum|oldest xmin: pid \d+ '
                       r'\([^)]+\) autovacuum worker \S+)')
 
 
+class Stopwatch(object):
+    """How long something has lasted: the bound of an age the plugin
+    reports of it.  A loaded machine may take seconds to start the plugin,
+    so an age is bounded by the time that passed, never by a guess.  AGO:
+    the seconds it had lasted when the watch started."""
+
+    def __init__(self, ago=0):
+        self.started = time.time() - ago
+        self.stopped = None
+
+    def stop(self):
+        """Once the plugin has run."""
+        self.stopped = time.time()
+
+    def assert_age(self, pattern, text, least=0):
+        """The match of PATTERN in TEXT (re.search), whose first group is
+        whole seconds: at least LEAST, at most what the watch saw pass."""
+        match = re.search(pattern, text)
+        assert match, text
+        seconds = int(match.group(1))
+        most = (self.stopped or time.time()) - self.started
+        assert least <= seconds <= most + 1, (seconds, most, text)
+        return match
+
+
 @contextlib.contextmanager
 def idle_in_transaction(cluster, dbname='postgres', application_name='zodb-app',
                         aborted=False, idle_for=0, last_query=None):

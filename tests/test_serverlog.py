@@ -346,12 +346,14 @@ def test_an_unreadable_log_is_named_next_to_a_critical_idle_session(
     env = {'PGHOST': '127.0.0.1'}
     glob = str(log.dirpath('postgresql*.log'))
     with idle_in_transaction(cluster, idle_for=2.1) as pid:
+        idle_since = time.time() - 2.1
         result = plugin('--logfile', glob, '--idle-critical', '1', '-v',
                         env=env, wrapper=wrapper)
+        idle_at_most = time.time() - idle_since
     assert result.returncode == 2, result
     assert result.stderr == '', result
     first = result.stdout.splitlines()[0].split('|')[0]
-    idle = (r'1 session idle in transaction, longest [2-4]s '
+    idle = (r'1 session idle in transaction, longest (\d+)s '
             r'\(pid %d, db postgres\)' % pid)
     if os.geteuid() == 0:
         why = (r'Permission denied, user root is not in its group adm \(what '
@@ -360,9 +362,11 @@ def test_an_unreadable_log_is_named_next_to_a_critical_idle_session(
                r'EXECUTE on pg_read_binary_file\)')
     else:
         why = r'Permission denied, mode 0000 \(what to do: have the server'
-    assert re.match(r'AUTOVACUUM CRITICAL - %s / server log: cannot read log '
-                    r'file %s: %s' % (idle, re.escape(str(log)), why),
-                    first), first
+    match = re.match(r'AUTOVACUUM CRITICAL - %s / server log: cannot read log '
+                     r'file %s: %s' % (idle, re.escape(str(log)), why), first)
+    assert match, first
+    # A loaded machine may take seconds to start the plugin.
+    assert 2 <= int(match.group(1)) <= idle_at_most + 1, (idle_at_most, first)
     assert 'Traceback' not in result.stdout
 
 
