@@ -33,8 +33,10 @@ SCALED = ['--vacuum-warning', '30s', '--vacuum-critical', '120s',
           '--vacuum-runtime-warning', '240s',
           '--vacuum-runtime-critical', '960s']
 # A minute: the big table crosses its trigger in some 20 s and its
-# throttled autovacuum runs through most of the rest.
+# throttled autovacuum runs through most of the rest.  On a loaded machine
+# the checks go on until they saw it happen, three minutes at the most.
 BENCH_SECONDS = 60
+MAX_SECONDS = 180
 BENCH_RATE = 500  # transactions a second
 CHECK_EVERY = 2
 
@@ -80,7 +82,7 @@ def test_a_healthy_busy_server_stays_ok(plugin, tmpdir):
         # (and the other interpreter's run) keep a share of the 2 cores.
         bench = subprocess.Popen(
             [pgbench, '-n', '-c', '3', '-R', str(BENCH_RATE), '-T',
-             str(BENCH_SECONDS), '-h',
+             str(MAX_SECONDS), '-h',
              server.host, '-p', str(server.port), '-U', 'postgres', 'bench'],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         stop = threading.Event()
@@ -90,12 +92,14 @@ def test_a_healthy_busy_server_stays_ok(plugin, tmpdir):
         state = str(tmpdir.join('state.json'))
         results, vacuums_seen = [], set()
         try:
-            deadline = time.time() + BENCH_SECONDS - 5
-            while time.time() < deadline:
+            began = time.time()
+            while time.time() < began + MAX_SECONDS - 5 and not (
+                    time.time() >= began + BENCH_SECONDS - 5
+                    and not premise_missing(results, vacuums_seen)):
                 started = time.time()
                 results.append(plugin('-v', '--state-file', state, *SCALED,
                                       env=env))
-                vacuums_seen.update(server.execute(
+                vacuums_seen.update(row[0] for row in server.execute(
                     "SELECT a.backend_type || ' ' || p.relid::regclass "
                     "FROM pg_stat_progress_vacuum p JOIN pg_stat_activity a "
                     "USING (pid)", dbname='bench'))
@@ -105,18 +109,30 @@ def test_a_healthy_busy_server_stays_ok(plugin, tmpdir):
             server.execute("SELECT pg_cancel_backend(pid) FROM pg_stat_activity "
                            "WHERE application_name = 'psql'")
             vacuum.join()
+            bench.terminate()
             bench.communicate()
     alarms = [r.stdout for r in results if r.returncode != 0]
     assert not alarms, '%d of %d checks were not OK:\n%s' % (
         len(alarms), len(results), '\n'.join(alarms))
     # The premise: all of it really happened while the checks ran.
-    vacuums_seen = set(row[0] for row in vacuums_seen)
-    assert 'autovacuum worker pgbench_accounts' in vacuums_seen, vacuums_seen
-    assert 'client backend nightly' in vacuums_seen, vacuums_seen
+    assert not premise_missing(results, vacuums_seen), (
+        premise_missing(results, vacuums_seen), vacuums_seen, len(results))
+
+
+def premise_missing(results, vacuums_seen):
+    """What of the premise the checks RESULTS have not seen happen yet:
+    the vacuums, a table past its trigger, one being vacuumed, enough
+    checks; None once all of it."""
     crossed = [int(re.search(r'tables_need_vacuum=(\d+)', r.stdout).group(1))
-               for r in results]
-    being_vacuumed = [r for r in results
-                      if 'tables_being_vacuumed=0;' not in r.stdout]
-    assert max(crossed) >= 1, 'no table ever crossed its trigger'
-    assert being_vacuumed, 'no check saw a table past its trigger being vacuumed'
-    assert len(results) >= 15, len(results)  # a loaded machine: ~2s each
+               for r in results if 'tables_need_vacuum=' in r.stdout]
+    if 'autovacuum worker pgbench_accounts' not in vacuums_seen:
+        return 'no autovacuum of pgbench_accounts'
+    if 'client backend nightly' not in vacuums_seen:
+        return 'no VACUUM of nightly'
+    if not crossed or max(crossed) < 1:
+        return 'no table ever crossed its trigger'
+    if all('tables_being_vacuumed=0;' in r.stdout for r in results):
+        return 'no check saw a table past its trigger being vacuumed'
+    if len(results) < 15:  # a loaded machine: ~2s each
+        return 'only %d checks' % len(results)
+    return None
