@@ -34,9 +34,9 @@ def read(session, memory):
 def _recall_databases_made(memory, losses, lost, server_version):
     """Which databases were made since a run we believe looked: in the
     same life of the statistics (when they began, the timeline), so that
-    none were lost since, and unreset.  Every database is kept,
-    as 'made' (with its stats_reset then) or 'there' (seen by a run
-    that had no earlier look to compare with)."""
+    none were lost since, and unreset.  Every database is kept, as 'made'
+    (with its stats_reset then) or 'there' (seen by a run that had no
+    earlier look to compare with)."""
     if not lost:
         return
     first = lost[0]
