@@ -226,6 +226,17 @@ class Cluster(object):
                 conf.write('port = %d\n' % self.port)
         raise RuntimeError('no free port for the test cluster')
 
+    def log_tail(self, lines=15):
+        """The server log's last LINES, for a test's failure message."""
+        try:
+            with open(self.logfile, 'rb') as log:
+                log.seek(0, os.SEEK_END)
+                log.seek(max(0, log.tell() - 200 * lines))
+                text = log.read().decode('utf-8', 'replace')
+        except (IOError, OSError) as error:
+            return '(no server log: %s)' % error
+        return '\n'.join(text.splitlines()[-lines:])
+
     def postmaster_pid(self):
         with open(os.path.join(self.datadir, 'postmaster.pid')) as pidfile:
             return int(pidfile.readline())

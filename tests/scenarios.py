@@ -256,8 +256,35 @@ def vacuum_scanning(cluster, dbname, table, autovacuum=False, timeout=30):
         if rows:
             return rows[0][0]
         time.sleep(0.1)
-    raise AssertionError('no %svacuum of %s began'
-                         % ('auto' if autovacuum else '', table))
+    raise AssertionError('no %svacuum of %s began; %s'
+                         % ('auto' if autovacuum else '', table,
+                            _what_autovacuum_does(cluster, dbname, table)))
+
+
+def _what_autovacuum_does(cluster, dbname, table):
+    """What a test that waited in vain for a vacuum needs to know: whether
+    autovacuum runs at all, what the table's statistics say, where the
+    workers are."""
+    settings = cluster.execute(
+        "SELECT string_agg(name || '=' || setting, ', ' ORDER BY name) FROM "
+        "pg_settings WHERE name IN ('autovacuum', 'track_counts', "
+        "'autovacuum_max_workers', 'autovacuum_naptime')")[0][0]
+    statistics = cluster.execute(
+        'SELECT n_live_tup, n_dead_tup, autovacuum_count, last_autovacuum, '
+        'vacuum_count FROM pg_stat_user_tables WHERE relid = %s::regclass',
+        (quote_ident(table),), dbname=dbname)
+    processes = cluster.execute(
+        "SELECT pid, backend_type, datname, state, wait_event_type, "
+        "wait_event, now() - backend_start, left(query, 80) FROM "
+        "pg_stat_activity WHERE backend_type LIKE 'autovacuum%%' OR "
+        "datname = %s", (dbname,))
+    progress = cluster.execute('SELECT pid, datname, relid, phase FROM '
+                               'pg_stat_progress_vacuum')
+    return ('settings: %s; %s statistics (live, dead, autovacuums, last, '
+            'vacuums): %r; autovacuum and %s processes: %r; vacuums: %r; '
+            'the server log ends:\n%s'
+            % (settings, table, statistics, dbname, processes, progress,
+               cluster.log_tail()))
 
 
 @contextlib.contextmanager
