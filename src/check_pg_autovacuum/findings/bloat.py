@@ -43,12 +43,10 @@ neither witness above can tell.
 """
 from __future__ import division, unicode_literals
 
-import time
-
 import nagiosplugin
 
 from .. import options, queries, words
-from ..errors import CheckError
+from ..pgstattuple import Measurer
 from ..table_pages import estimate
 from ..verdict import FindingContext
 
@@ -133,7 +131,6 @@ class Bloat(nagiosplugin.Resource):
         self.memory = memory
         self.read_limit = read_limit  # bytes a run may read; None: no limit
         self.measure_every = measure_every  # seconds; None: every run
-        self.bytes_read = 0
         self.tables = []
         self._measurements = {}  # database -> its memory scope
         # With the tables' own visit of every database when there is one:
@@ -160,7 +157,8 @@ class Bloat(nagiosplugin.Resource):
         if self.memory is not None:
             self._remember_sizes_per_row(rows)
             self._recall_measurements(rows)
-        self._confirm(self._candidates())
+        Measurer(self.databases, self.deadline, self.read_limit,
+                 self._remember).measure(self._candidates())
         self.tables.sort(key=lambda t: (t.share is None, -t.wasted, t.name))
         bloated = self.worst()
         return [
@@ -232,66 +230,6 @@ class Bloat(nagiosplugin.Resource):
         scope = self._measurements.get(table.database)
         if scope is not None:
             scope.keep(table.key, table.measurement(), scope.now)
-
-    def _confirm(self, candidates):
-        # Half the time left, so that a slow measurement leaves the rest of
-        # the check its time.
-        budget_ends = time.time() + self.deadline.remaining() / 2
-        by_database = {}
-        for table in candidates:
-            by_database.setdefault(table.database, []).append(table)
-        for database in sorted(by_database):
-            tables = by_database[database]
-            try:
-                self._measure_in(database, tables, budget_ends)
-            except CheckError as error:
-                for table in tables:
-                    if not table.confirmed:
-                        table.confirm_note = '%s' % error
-
-    def _measure_in(self, database, tables, budget_ends):
-        session = self.databases.open_session(database)
-        try:
-            found = session.rows(queries.pgstattuple_schema(
-                session.server_version))
-            if not found:
-                raise CheckError('pgstattuple is not installed in %s'
-                                 % database)
-            if not found[0].allowed:
-                raise CheckError(
-                    'this role may not run pgstattuple_approx (GRANT '
-                    'pg_stat_scan_tables TO it)')
-            sql = queries.pgstattuple_approx(session.server_version,
-                                             session.quote_ident(found[0].schema))
-            for table in tables:
-                self._measure(session, sql, table, budget_ends)
-        finally:
-            session.close()
-
-    def _measure(self, session, sql, table, budget_ends):
-        left_ms = int((budget_ends - time.time()) * 1000)
-        if left_ms < 100:
-            table.confirm_note = 'no time left to measure it'
-            return
-        if self.read_limit is not None and \
-                self.bytes_read + table.would_read > self.read_limit:
-            table.confirm_note = (
-                'it would read ~%s (pages not all-visible), over '
-                '--bloat-read-limit (%s a run%s)' % (
-                    words.size(table.would_read), words.size(self.read_limit),
-                    ', %s read already' % words.size(self.bytes_read)
-                    if self.bytes_read else ''))
-            return
-        session.rows(queries.statement_timeout(session.server_version),
-                     {'ms': '%d' % left_ms})
-        try:
-            table.measured(session.rows(sql, {'oid': table.oid})[0])
-        except CheckError as error:
-            table.confirm_note = '%s' % error
-            return
-        self.bytes_read += table.bytes_read
-        self._remember(table)
-
 
 def _is_measurement(value):
     """A fact of ours: [size, free or dead bytes, estimated percent]."""
