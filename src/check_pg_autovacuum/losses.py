@@ -19,6 +19,16 @@ import numbers
 
 from . import queries, words
 
+STATISTICS_IN_SHARED_MEMORY = 150000  # no collector process from 15 on
+
+
+def first_use_stamps_reset(server_version):
+    """Whether a database's first use stamps its stats_reset as a reset
+    does: before 15 the statistics collector began a database's statistics
+    anew, stats_reset set, at its first use after they were lost (or ever);
+    from 15 on stats_reset stays NULL then, and only a reset sets it."""
+    return server_version < STATISTICS_IN_SHARED_MEMORY
+
 
 def read(session, memory):
     """{database name: Loss}, from the first SESSION; MEMORY (or None)
@@ -56,8 +66,7 @@ def _recall_databases_made(memory, losses, lost, server_version):
                 scope.previous_look
         made, stats_reset = record
         if made == 'made' and stats_reset is None \
-                and server_version < 150000:
-            # Before 15 the collector stamps a database's first use.
+                and first_use_stamps_reset(server_version):
             stats_reset = row.stats_reset_epoch
         scope.keep(key, [made, stats_reset], since)
         if made == 'made' and stats_reset == row.stats_reset_epoch:
@@ -80,7 +89,7 @@ class Loss(object):
         self.timeline = row.timeline
         self.now_epoch = row.now_epoch
         self.in_recovery = row.in_recovery
-        self.before_15 = server_version < 150000
+        self.first_use_stamps = first_use_stamps_reset(server_version)
         # Made after a run looked at this time: nothing lost, never had any.
         self.made_after = None
         # Seen by an earlier run: not a copy made since.
@@ -90,11 +99,8 @@ class Loss(object):
         began = row.statistics_began_epoch
         self.kept_over_start = began is not None and began < row.started_epoch
         self.began_epoch = began
-        # Before 15 the statistics collector began a database's statistics
-        # anew, stats_reset set, at its first use after they were lost (or
-        # ever); from 15 on stats_reset stays NULL then, and only a reset
-        # sets it.
-        self.reset_looks_like_start = self.before_15 and \
+        # A first use since the start stamped stats_reset, as a reset does.
+        self.reset_looks_like_start = self.first_use_stamps and \
             not self.kept_over_start and row.stats_reset_epoch is not None \
             and row.stats_reset_epoch >= row.started_epoch
 
@@ -123,7 +129,8 @@ class Loss(object):
             # Before 15 a database's first use sets it too.
             return 'reset %s (pg_stat_reset(), or the table\'s own counters)' \
                 '%s' % (self._ago(self.stats_reset_epoch),
-                        self._never_gathered() if self.before_15 else '')
+                        self._never_gathered() if self.first_use_stamps
+                        else '')
         if self.timeline is not None and self.timeline > 1:
             return 'lost %swhen it was promoted (timeline %d)%s' % (
                 '' if self.kept_over_start

@@ -48,6 +48,7 @@ import zlib
 
 from . import queries, words
 from .durations import format_duration
+from .losses import first_use_stamps_reset
 from .statefile import STRINGS
 
 # The numbers of a database's record in the memory.
@@ -129,8 +130,8 @@ class QuietDatabases(object):
         if self.now - last_read >= self._revisit_after(activity):
             return 'revisit'
         self.quiet_since[name] = last_read
-        return _what_moved(before, activity,
-                           self.session.server_version < 150000)
+        return _what_moved(before, activity, first_use_stamps_reset(
+            self.session.server_version))
 
     def _revisit_after(self, activity):
         """Each database's own interval in [revisit/2, revisit]: databases
@@ -229,9 +230,9 @@ def _counters(activity):
 def _what_moved(before, activity, first_use_stamps):
     """Why a database read before must be read again; None if quiet.
 
-    FIRST_USE_STAMPS: before 15 the statistics collector sets a database's
-    stats_reset at its first use, as a reset does: ours, when we read it
-    first (its counters were zero then, and anything since shows in them).
+    FIRST_USE_STAMPS (losses.first_use_stamps_reset): our first read of a
+    database stamped its stats_reset (its counters were zero then, and
+    anything since shows in them): no reset.
     """
     now = _counters(activity)
     looked = before['looked']  # the last run that planned it
