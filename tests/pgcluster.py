@@ -195,6 +195,8 @@ class Cluster(object):
             'synchronous_commit': 'off',
             'full_page_writes': 'off',
             'autovacuum_naptime': '1',
+            # What autovacuum did, in the log a failing test shows.
+            'log_autovacuum_min_duration': '0',
             'max_prepared_transactions': '10',
             'wal_level': 'logical',  # logical slots hold catalog_xmin
             'password_encryption': "'scram-sha-256'",
@@ -226,7 +228,7 @@ class Cluster(object):
                 conf.write('port = %d\n' % self.port)
         raise RuntimeError('no free port for the test cluster')
 
-    def log_tail(self, lines=15):
+    def log_tail(self, lines=30):
         """The server log's last LINES, for a test's failure message."""
         try:
             with open(self.logfile, 'rb') as log:
