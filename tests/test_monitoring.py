@@ -186,6 +186,43 @@ def icinga_config(tmpdir, hosts):
     return config, spool
 
 
+def start_daemon(arguments, env):
+    """A monitoring daemon in the foreground, in a process group of its own:
+    its workers share its output pipe, and stop_daemon() may have to end
+    them all."""
+    return subprocess.Popen(arguments, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, preexec_fn=os.setsid)
+
+
+def stop_daemon(daemon, grace=10):
+    """SIGTERM, as an init system stops it; whatever is left of its group
+    after GRACE seconds, or once it is gone, is killed.  Nagios 4.4 can
+    deadlock in its own SIGTERM handler (a fresh-clone CI saw it wait on a
+    futex with every signal blocked, and the test waited for its pipe
+    forever)."""
+    daemon.send_signal(signal.SIGTERM)
+    deadline = time.time() + grace
+    while daemon.poll() is None and time.time() < deadline:
+        time.sleep(0.1)
+    try:
+        os.killpg(daemon.pid, signal.SIGKILL)
+    except OSError:  # the group is gone already
+        pass
+    return daemon.communicate()[0]
+
+
+def test_a_daemon_that_ignores_sigterm_is_stopped_all_the_same():
+    # As the deadlocked Nagios: SIGTERM does nothing, and a child of its
+    # holds the output pipe.
+    daemon = start_daemon(['sh', '-c', 'trap "" TERM; sleep 60 & sleep 60'],
+                          dict(os.environ))
+    time.sleep(0.2)  # the trap is set
+    started = time.time()
+    stop_daemon(daemon, grace=1)  # returns once nobody holds the pipe
+    assert time.time() - started < 10
+    assert daemon.returncode == -signal.SIGKILL
+
+
 def daemon_arguments(tmpdir, config):
     defines = []
     for name in ('DataDir', 'LogDir', 'CacheDir', 'SpoolDir', 'InitRunDir'):
@@ -262,15 +299,12 @@ def test_icinga_reports_each_hosts_own_server(tmpdir, cluster):
         with role(cluster, 'monitor', 'pg_monitor'), \
                 role(cluster, 'nagios', 'pg_monitor'):
             with idle_in_transaction(cluster, idle_for=1.1) as pid:
-                daemon = subprocess.Popen(daemon_arguments(tmpdir, config),
-                                          env=env, stdout=subprocess.PIPE,
-                                          stderr=subprocess.STDOUT)
+                daemon = start_daemon(daemon_arguments(tmpdir, config), env)
                 try:
                     _wait_for_records(spool, {'localhost', 'remote', 'db2'},
                                       timeout=60)
                 finally:
-                    os.kill(daemon.pid, signal.SIGTERM)
-                    daemon.communicate()
+                    stop_daemon(daemon)
     results = _last_check_results(tmpdir.join('datadir', 'icinga2.state'))
     state_dir = str(tmpdir.join('datadir', 'check_pg_autovacuum'))
     idle_line = (r'AUTOVACUUM WARNING - 1 session idle in transaction, longest '
@@ -406,6 +440,8 @@ precached_object_file=%(dir)s/objects.precache
 temp_file=%(dir)s/nagios.tmp
 temp_path=%(dir)s
 lock_file=%(dir)s/nagios.lock
+query_socket=%(dir)s/nagios.qh
+command_file=%(dir)s/nagios.cmd
 check_result_path=%(dir)s/checkresults
 check_result_reaper_frequency=1
 state_retention_file=%(dir)s/retention.dat
@@ -479,15 +515,12 @@ def test_nagios_runs_the_shipped_service_on_its_hostgroup(tmpdir, cluster):
         with role(cluster, 'monitor', 'pg_monitor'), \
                 role(cluster, 'nagios', 'pg_monitor'):
             with idle_in_transaction(cluster, idle_for=1.1):
-                daemon = subprocess.Popen([NAGIOS4, str(config)], env=env,
-                                          stdout=subprocess.PIPE,
-                                          stderr=subprocess.STDOUT)
+                daemon = start_daemon([NAGIOS4, str(config)], env)
                 try:
                     status = _wait_for_status(directory.join('status.dat'),
                                               ['db1', 'db2', 'db3'], 60)
                 finally:
-                    os.kill(daemon.pid, signal.SIGTERM)
-                    daemon.communicate()
+                    stop_daemon(daemon)
     checked = status['db1']
     assert checked['current_state'] == '0', checked['plugin_output']
     # Findings split by " / ", which Nagios leaves alone (a ";" would show
